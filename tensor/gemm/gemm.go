@@ -1,0 +1,293 @@
+// Package gemm multiplies float32 matrices: C = alpha*op(A)*op(B) + beta*C,
+// row-major, the BLAS sgemm contract.
+//
+// It is written here rather than taken from a library because training
+// YOLOv8 on a CPU spends most of its time in this one routine: gonum's
+// pure-Go Sgemm reaches about a tenth of what the machine can do, and cgo
+// BLAS would tie the build to a C toolchain. The design is the
+// GotoBLAS/BLIS one: op(B) is packed into panels NR columns wide and op(A)
+// into panels MR rows high (transposition and alpha are handled while
+// packing), and an assembly micro-kernel keeps an MR x NR tile of C in
+// vector registers. Kernels for AVX-512 and AVX2+FMA are chosen at run time
+// from the CPU's features; a pure-Go kernel serves other machines and the
+// purego build tag.
+//
+// Work is split across the workers of a parallel.Pool along N (or along M
+// when N is short), each worker packing into its own buffers, so a call
+// allocates nothing once the buffers have grown to the problem's size.
+package gemm
+
+import (
+	"fmt"
+
+	"github.com/yolops/yolops/parallel"
+)
+
+// Kernel is an MR x NR micro-kernel: fn adds A*B to the MR x NR tile at c,
+// where A is kc packed columns of MR values and B is kc rows of NR values,
+// ldb apart.
+type Kernel struct {
+	Name   string
+	MR, NR int
+	// Block sizes: MC rows of A (a multiple of MR) and KC columns stay in
+	// L2 cache; NC columns of B (a multiple of NR) stay in L3.
+	MC, KC, NC int
+	fn         func(kc int, a, b *float32, ldb int, c *float32, ldc int)
+}
+
+// Gemm holds a kernel, a worker pool and per-worker packing buffers.
+// A Gemm is not safe for concurrent use; give each goroutine its own.
+type Gemm struct {
+	k    Kernel
+	pool *parallel.Pool
+	bufs []buffers
+	call call
+	run  parallel.Func
+}
+
+type buffers struct {
+	a, b []float32
+	tile []float32
+}
+
+// call holds the arguments of the Sgemm in progress, read by the workers.
+type call struct {
+	transA, transB bool
+	m, n, k        int
+	alpha          float32
+	a              []float32
+	lda            int
+	b              []float32
+	ldb            int
+	c              []float32
+	ldc            int
+	splitN         bool
+}
+
+// New returns a Gemm that uses the best kernel for this CPU and the
+// workers of pool (nil means a single thread).
+func New(pool *parallel.Pool) *Gemm { return NewWithKernel(pool, Kernels()[0]) }
+
+// NewWithKernel is New with a chosen kernel, one of Kernels().
+func NewWithKernel(pool *parallel.Pool, k Kernel) *Gemm {
+	if pool == nil {
+		pool = parallel.New(1)
+	}
+	g := &Gemm{k: k, pool: pool, bufs: make([]buffers, pool.Workers())}
+	for i := range g.bufs {
+		g.bufs[i].tile = make([]float32, k.MR*k.NR)
+	}
+	g.run = g.part
+	return g
+}
+
+// Kernel reports the micro-kernel in use.
+func (g *Gemm) Kernel() Kernel { return g.k }
+
+// Kernels lists the kernels this CPU can run, fastest first. The last is
+// always the pure-Go kernel.
+func Kernels() []Kernel {
+	ks := append([]Kernel(nil), simdKernels()...)
+	return append(ks, goKernel)
+}
+
+func checkMatrix(name string, trans bool, rows, cols int, s []float32, ld int) {
+	if trans {
+		rows, cols = cols, rows
+	}
+	if ld < max(cols, 1) {
+		panic(fmt.Sprintf("gemm: %s is %dx%d in memory but its leading dimension is %d", name, rows, cols, ld))
+	}
+	if rows > 0 && cols > 0 && len(s) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("gemm: %s is %dx%d with leading dimension %d, needs %d elements, has %d",
+			name, rows, cols, ld, (rows-1)*ld+cols, len(s)))
+	}
+}
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C where op(A) is m x k,
+// op(B) is k x n and C is m x n, all row-major with leading dimensions
+// lda, ldb, ldc; op(X) is X transposed when transX is set. Like BLAS, it
+// panics when the sizes do not fit the slices, naming both; beta == 0
+// overwrites C without reading it.
+func (g *Gemm) Sgemm(transA, transB bool, m, n, k int, alpha float32,
+	a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("gemm: negative size m=%d n=%d k=%d", m, n, k))
+	}
+	checkMatrix("A", transA, m, k, a, lda)
+	checkMatrix("B", transB, k, n, b, ldb)
+	checkMatrix("C", false, m, n, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if beta != 1 {
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			if beta == 0 {
+				clear(row)
+			} else {
+				for j := range row {
+					row[j] *= beta
+				}
+			}
+		}
+	}
+	if k == 0 || alpha == 0 {
+		return
+	}
+	g.call = call{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
+	mt := (m + g.k.MR - 1) / g.k.MR
+	nt := (n + g.k.NR - 1) / g.k.NR
+	workers := g.pool.Workers()
+	// Split the dimension that gives every worker a fair share of tiles;
+	// N is preferred because each worker then packs only its part of B.
+	g.call.splitN = nt >= 2*workers || nt >= mt
+	units := mt
+	if g.call.splitN {
+		units = nt
+	}
+	flops := 2 * m * n * k
+	if flops < 1<<17 { // too small to be worth waking a worker
+		g.part(0, 0, units)
+	} else {
+		g.pool.For(units, 1, g.run)
+	}
+	g.call = call{} // drop references to the caller's slices
+}
+
+// part computes the tiles [lo, hi) of the split dimension on worker w.
+func (g *Gemm) part(w, lo, hi int) {
+	cl := &g.call
+	if cl.splitN {
+		g.block(&g.bufs[w], 0, cl.m, lo*g.k.NR, min(hi*g.k.NR, cl.n))
+	} else {
+		g.block(&g.bufs[w], lo*g.k.MR, min(hi*g.k.MR, cl.m), 0, cl.n)
+	}
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// block computes rows [i0, i1) and columns [j0, j1) of C serially.
+func (g *Gemm) block(buf *buffers, i0, i1, j0, j1 int) {
+	cl := &g.call
+	kr := g.k
+	mr, nr := kr.MR, kr.NR
+	kcMax := min(kr.KC, cl.k)
+	mcMax := min(kr.MC, roundUp(i1-i0, mr))
+	ncMax := min(kr.NC, roundUp(j1-j0, nr))
+	buf.a = grow(buf.a, mcMax*kcMax)
+	buf.b = grow(buf.b, ncMax*kcMax)
+	for jc := j0; jc < j1; jc += kr.NC {
+		nc := min(kr.NC, j1-jc)
+		for pc := 0; pc < cl.k; pc += kr.KC {
+			kc := min(kr.KC, cl.k-pc)
+			packB(buf.b, cl.transB, cl.b, cl.ldb, pc, jc, kc, nc, nr)
+			for ic := i0; ic < i1; ic += kr.MC {
+				mc := min(kr.MC, i1-ic)
+				packA(buf.a, cl.transA, cl.a, cl.lda, ic, pc, mc, kc, mr, cl.alpha)
+				g.macro(buf, ic, jc, mc, nc, kc)
+			}
+		}
+	}
+}
+
+// macro runs the kernel over an mc x nc block of C from packed A and B.
+func (g *Gemm) macro(buf *buffers, ic, jc, mc, nc, kc int) {
+	cl := &g.call
+	mr, nr := g.k.MR, g.k.NR
+	fn := g.k.fn
+	for jr := 0; jr < nc; jr += nr {
+		bp := &buf.b[jr*kc]
+		nn := min(nr, nc-jr)
+		for ir := 0; ir < mc; ir += mr {
+			ap := &buf.a[ir*kc]
+			mm := min(mr, mc-ir)
+			off := (ic+ir)*cl.ldc + jc + jr
+			if mm == mr && nn == nr {
+				fn(kc, ap, bp, nr, &cl.c[off], cl.ldc)
+				continue
+			}
+			t := buf.tile
+			clear(t)
+			fn(kc, ap, bp, nr, &t[0], nr)
+			for i := 0; i < mm; i++ {
+				row := cl.c[off+i*cl.ldc : off+i*cl.ldc+nn]
+				for j, v := range t[i*nr : i*nr+nn] {
+					row[j] += v
+				}
+			}
+		}
+	}
+}
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+// packA copies alpha*op(A)[ic:ic+mc, pc:pc+kc] into panels of mr rows: for
+// each panel, kc groups of mr values, zero-padded to a whole panel.
+func packA(dst []float32, trans bool, a []float32, lda, ic, pc, mc, kc, mr int, alpha float32) {
+	d := 0
+	for i0 := 0; i0 < mc; i0 += mr {
+		rows := min(mr, mc-i0)
+		if trans { // op(A)[i][p] = a[p*lda+i]: each group is contiguous
+			for p := 0; p < kc; p++ {
+				src := a[(pc+p)*lda+ic+i0:]
+				grp := dst[d : d+mr]
+				for r := 0; r < rows; r++ {
+					grp[r] = alpha * src[r]
+				}
+				clear(grp[rows:])
+				d += mr
+			}
+			continue
+		}
+		for r := 0; r < rows; r++ {
+			src := a[(ic+i0+r)*lda+pc : (ic+i0+r)*lda+pc+kc]
+			for p, v := range src {
+				dst[d+p*mr+r] = alpha * v
+			}
+		}
+		for r := rows; r < mr; r++ {
+			for p := 0; p < kc; p++ {
+				dst[d+p*mr+r] = 0
+			}
+		}
+		d += kc * mr
+	}
+}
+
+// packB copies op(B)[pc:pc+kc, jc:jc+nc] into panels of nr columns: for
+// each panel, kc rows of nr values, zero-padded to a whole panel.
+func packB(dst []float32, trans bool, b []float32, ldb, pc, jc, kc, nc, nr int) {
+	d := 0
+	for j0 := 0; j0 < nc; j0 += nr {
+		cols := min(nr, nc-j0)
+		if !trans { // op(B)[p][j] = b[p*ldb+j]: each row is contiguous
+			for p := 0; p < kc; p++ {
+				src := b[(pc+p)*ldb+jc+j0 : (pc+p)*ldb+jc+j0+cols]
+				row := dst[d : d+nr]
+				copy(row, src)
+				clear(row[cols:])
+				d += nr
+			}
+			continue
+		}
+		for j := 0; j < cols; j++ {
+			src := b[(jc+j0+j)*ldb+pc : (jc+j0+j)*ldb+pc+kc]
+			for p, v := range src {
+				dst[d+p*nr+j] = v
+			}
+		}
+		for j := cols; j < nr; j++ {
+			for p := 0; p < kc; p++ {
+				dst[d+p*nr+j] = 0
+			}
+		}
+		d += kc * nr
+	}
+}
