@@ -120,9 +120,15 @@ func TestSgemmPanicsNamingShapes(t *testing.T) {
 		f    func()
 		want string
 	}{
-		{"short A", func() { g.Sgemm(false, false, 2, 2, 3, 1, make([]float32, 5), 3, make([]float32, 6), 2, 0, make([]float32, 4), 2) }, "A is 2x3"},
-		{"short B", func() { g.Sgemm(false, true, 2, 2, 3, 1, make([]float32, 6), 3, make([]float32, 5), 3, 0, make([]float32, 4), 2) }, "B is 2x3"},
-		{"bad ldc", func() { g.Sgemm(false, false, 2, 4, 3, 1, make([]float32, 6), 3, make([]float32, 12), 4, 0, make([]float32, 8), 2) }, "C is 2x4 in memory but its leading dimension is 2"},
+		{"short A", func() {
+			g.Sgemm(false, false, 2, 2, 3, 1, make([]float32, 5), 3, make([]float32, 6), 2, 0, make([]float32, 4), 2)
+		}, "A is 2x3"},
+		{"short B", func() {
+			g.Sgemm(false, true, 2, 2, 3, 1, make([]float32, 6), 3, make([]float32, 5), 3, 0, make([]float32, 4), 2)
+		}, "B is 2x3"},
+		{"bad ldc", func() {
+			g.Sgemm(false, false, 2, 4, 3, 1, make([]float32, 6), 3, make([]float32, 12), 4, 0, make([]float32, 8), 2)
+		}, "C is 2x4 in memory but its leading dimension is 2"},
 		{"negative", func() { g.Sgemm(false, false, -1, 2, 3, 1, nil, 3, nil, 2, 0, nil, 2) }, "negative size"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
