@@ -39,3 +39,28 @@ func BenchmarkSgemm(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSgemmBackward times the two products of a convolution's backward
+// pass, whose operands are transposed: dW = dY x col^T and dcol = W^T x dY.
+func BenchmarkSgemmBackward(b *testing.B) {
+	pool := parallel.New(2)
+	defer pool.Close()
+	g := New(pool)
+	for _, s := range benchShapes {
+		// s.m = out channels, s.n = pixels, s.k = in channels x kernel area.
+		b.Run(fmt.Sprintf("dW/%dx%dx%d", s.m, s.k, s.n), func(b *testing.B) {
+			dy, col, dw := make([]float32, s.m*s.n), make([]float32, s.k*s.n), make([]float32, s.m*s.k)
+			for b.Loop() {
+				g.Sgemm(false, true, s.m, s.k, s.n, 1, dy, s.n, col, s.n, 1, dw, s.k)
+			}
+			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+		b.Run(fmt.Sprintf("dcol/%dx%dx%d", s.k, s.n, s.m), func(b *testing.B) {
+			w, dy, dcol := make([]float32, s.m*s.k), make([]float32, s.m*s.n), make([]float32, s.k*s.n)
+			for b.Loop() {
+				g.Sgemm(true, false, s.k, s.n, s.m, 1, w, s.k, dy, s.n, 0, dcol, s.n)
+			}
+			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+	}
+}

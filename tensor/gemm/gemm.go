@@ -33,6 +33,9 @@ type Kernel struct {
 	// L2 cache; NC columns of B (a multiple of NR) stay in L3.
 	MC, KC, NC int
 	fn         func(kc int, a, b *float32, ldb int, c *float32, ldc int)
+	// dot, where present, serves C += alpha*A*B^T with A and B both
+	// contiguous along K (see dot.go).
+	dot *dotKernels
 }
 
 // Gemm holds a kernel, a worker pool and per-worker packing buffers.
@@ -42,12 +45,15 @@ type Gemm struct {
 	pool *parallel.Pool
 	bufs []buffers
 	call call
-	run  parallel.Func
+	run  parallel.Func // g.part, bound once so that For allocates nothing
+	// dotRun is g.dotPart, likewise.
+	dotRun parallel.Func
 }
 
 type buffers struct {
 	a, b []float32
 	tile []float32
+	c    []float32 // a worker's partial C when K is split
 }
 
 // call holds the arguments of the Sgemm in progress, read by the workers.
@@ -61,8 +67,15 @@ type call struct {
 	ldb            int
 	c              []float32
 	ldc            int
-	splitN         bool
+	split          int // splitM, splitN or splitK
+	units          int // tiles of M or N, or KC blocks of K
 }
+
+const (
+	splitM = iota
+	splitN
+	splitK
+)
 
 // New returns a Gemm that uses the best kernel for this CPU and the
 // workers of pool (nil means a single thread).
@@ -78,6 +91,7 @@ func NewWithKernel(pool *parallel.Pool, k Kernel) *Gemm {
 		g.bufs[i].tile = make([]float32, k.MR*k.NR)
 	}
 	g.run = g.part
+	g.dotRun = g.dotPart
 	return g
 }
 
@@ -137,32 +151,76 @@ func (g *Gemm) Sgemm(transA, transB bool, m, n, k int, alpha float32,
 	}
 	g.call = call{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
+	if g.k.dot != nil && !transA && transB && k >= dotMinK {
+		g.dotSgemm()
+		return
+	}
 	mt := (m + g.k.MR - 1) / g.k.MR
 	nt := (n + g.k.NR - 1) / g.k.NR
+	kt := (k + g.k.KC - 1) / g.k.KC
 	workers := g.pool.Workers()
-	// Split the dimension that gives every worker a fair share of tiles;
-	// N is preferred because each worker then packs only its part of B.
-	g.call.splitN = nt >= 2*workers || nt >= mt
-	units := mt
-	if g.call.splitN {
-		units = nt
+	// Split the dimension that balances the workers best. N is preferred
+	// on a tie because each worker then packs only its part of B; K only
+	// serves a small C with a long K (the weight gradient of an early
+	// convolution: 16x144 summed over 6400 pixels), each worker summing
+	// into its own copy of C.
+	g.call.split, g.call.units = splitN, nt
+	best := balance(nt, workers)
+	if e := balance(mt, workers); e > best {
+		g.call.split, g.call.units, best = splitM, mt, e
 	}
-	flops := 2 * m * n * k
-	if flops < 1<<17 { // too small to be worth waking a worker
-		g.part(0, 0, units)
+	if e := balance(kt, workers); e > best+0.05 && m*n <= 1<<16 {
+		g.call.split, g.call.units = splitK, kt
+	}
+	if 2*m*n*k < 1<<17 || workers == 1 { // too small to be worth waking a worker
+		g.part(0, 0, g.call.units)
 	} else {
-		g.pool.For(units, 1, g.run)
+		g.pool.For(g.call.units, 1, g.run)
+	}
+	if g.call.split == splitK {
+		// Worker 0 summed straight into C; add the other workers' parts.
+		for w := 1; w < workers; w++ {
+			part := g.bufs[w].c
+			if len(part) == 0 {
+				continue
+			}
+			for i := 0; i < m; i++ {
+				row := c[i*ldc : i*ldc+n]
+				for j, v := range part[i*n : i*n+n] {
+					row[j] += v
+				}
+			}
+			g.bufs[w].c = part[:0]
+		}
 	}
 	g.call = call{} // drop references to the caller's slices
 }
 
-// part computes the tiles [lo, hi) of the split dimension on worker w.
+// balance is the fraction of the workers' time spent working when units
+// equal pieces of work are dealt out to them.
+func balance(units, workers int) float64 {
+	rounds := (units + workers - 1) / workers
+	return float64(units) / float64(rounds*workers)
+}
+
+// part computes the units [lo, hi) of the split dimension on worker w.
 func (g *Gemm) part(w, lo, hi int) {
 	cl := &g.call
-	if cl.splitN {
-		g.block(&g.bufs[w], 0, cl.m, lo*g.k.NR, min(hi*g.k.NR, cl.n))
-	} else {
-		g.block(&g.bufs[w], lo*g.k.MR, min(hi*g.k.MR, cl.m), 0, cl.n)
+	buf := &g.bufs[w]
+	switch cl.split {
+	case splitN:
+		g.block(buf, 0, cl.m, lo*g.k.NR, min(hi*g.k.NR, cl.n), 0, cl.k, cl.c, cl.ldc)
+	case splitM:
+		g.block(buf, lo*g.k.MR, min(hi*g.k.MR, cl.m), 0, cl.n, 0, cl.k, cl.c, cl.ldc)
+	case splitK:
+		k0, k1 := lo*g.k.KC, min(hi*g.k.KC, cl.k)
+		if w == 0 {
+			g.block(buf, 0, cl.m, 0, cl.n, k0, k1, cl.c, cl.ldc)
+			return
+		}
+		buf.c = grow(buf.c, cl.m*cl.n)
+		clear(buf.c)
+		g.block(buf, 0, cl.m, 0, cl.n, k0, k1, buf.c, cl.n)
 	}
 }
 
@@ -173,33 +231,34 @@ func grow(s []float32, n int) []float32 {
 	return s[:n]
 }
 
-// block computes rows [i0, i1) and columns [j0, j1) of C serially.
-func (g *Gemm) block(buf *buffers, i0, i1, j0, j1 int) {
+// block adds the product of rows [i0, i1) of op(A) and columns [j0, j1) of
+// op(B), over [k0, k1) of their common dimension, into c (leading
+// dimension ldc, indexed like C), serially.
+func (g *Gemm) block(buf *buffers, i0, i1, j0, j1, k0, k1 int, c []float32, ldc int) {
 	cl := &g.call
 	kr := g.k
 	mr, nr := kr.MR, kr.NR
-	kcMax := min(kr.KC, cl.k)
+	kcMax := min(kr.KC, k1-k0)
 	mcMax := min(kr.MC, roundUp(i1-i0, mr))
 	ncMax := min(kr.NC, roundUp(j1-j0, nr))
 	buf.a = grow(buf.a, mcMax*kcMax)
 	buf.b = grow(buf.b, ncMax*kcMax)
 	for jc := j0; jc < j1; jc += kr.NC {
 		nc := min(kr.NC, j1-jc)
-		for pc := 0; pc < cl.k; pc += kr.KC {
-			kc := min(kr.KC, cl.k-pc)
+		for pc := k0; pc < k1; pc += kr.KC {
+			kc := min(kr.KC, k1-pc)
 			packB(buf.b, cl.transB, cl.b, cl.ldb, pc, jc, kc, nc, nr)
 			for ic := i0; ic < i1; ic += kr.MC {
 				mc := min(kr.MC, i1-ic)
 				packA(buf.a, cl.transA, cl.a, cl.lda, ic, pc, mc, kc, mr, cl.alpha)
-				g.macro(buf, ic, jc, mc, nc, kc)
+				g.macro(buf, ic, jc, mc, nc, kc, c, ldc)
 			}
 		}
 	}
 }
 
 // macro runs the kernel over an mc x nc block of C from packed A and B.
-func (g *Gemm) macro(buf *buffers, ic, jc, mc, nc, kc int) {
-	cl := &g.call
+func (g *Gemm) macro(buf *buffers, ic, jc, mc, nc, kc int, c []float32, ldc int) {
 	mr, nr := g.k.MR, g.k.NR
 	fn := g.k.fn
 	for jr := 0; jr < nc; jr += nr {
@@ -208,16 +267,16 @@ func (g *Gemm) macro(buf *buffers, ic, jc, mc, nc, kc int) {
 		for ir := 0; ir < mc; ir += mr {
 			ap := &buf.a[ir*kc]
 			mm := min(mr, mc-ir)
-			off := (ic+ir)*cl.ldc + jc + jr
+			off := (ic+ir)*ldc + jc + jr
 			if mm == mr && nn == nr {
-				fn(kc, ap, bp, nr, &cl.c[off], cl.ldc)
+				fn(kc, ap, bp, nr, &c[off], ldc)
 				continue
 			}
 			t := buf.tile
 			clear(t)
 			fn(kc, ap, bp, nr, &t[0], nr)
 			for i := 0; i < mm; i++ {
-				row := cl.c[off+i*cl.ldc : off+i*cl.ldc+nn]
+				row := c[off+i*ldc : off+i*ldc+nn]
 				for j, v := range t[i*nr : i*nr+nn] {
 					row[j] += v
 				}

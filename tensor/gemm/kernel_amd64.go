@@ -9,14 +9,38 @@ import "golang.org/x/sys/cpu"
 func kernAVX512_12x32(kc int, a, b *float32, ldb int, c *float32, ldc int)
 func kernAVX2_6x16(kc int, a, b *float32, ldb int, c *float32, ldc int)
 
+func dotAVX512_1x1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func dotAVX512_1x2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func dotAVX512_1x3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func dotAVX512_1x4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func dotAVX512_2x1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func dotAVX512_2x2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func dotAVX512_2x3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func dotAVX512_2x4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func dotAVX512_3x1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func dotAVX512_3x2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func dotAVX512_3x3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func dotAVX512_3x4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func dotAVX512_4x1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func dotAVX512_4x2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func dotAVX512_4x3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func dotAVX512_4x4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+
+var avx512Dot = dotKernels{
+	{dotAVX512_1x1, dotAVX512_1x2, dotAVX512_1x3, dotAVX512_1x4},
+	{dotAVX512_2x1, dotAVX512_2x2, dotAVX512_2x3, dotAVX512_2x4},
+	{dotAVX512_3x1, dotAVX512_3x2, dotAVX512_3x3, dotAVX512_3x4},
+	{dotAVX512_4x1, dotAVX512_4x2, dotAVX512_4x3, dotAVX512_4x4},
+}
+
 var (
-	avx512Kernel = Kernel{Name: "avx512_12x32", MR: 12, NR: 32, MC: 144, KC: 256, NC: 4096, fn: kernAVX512_12x32}
+	avx512Kernel = Kernel{Name: "avx512_12x32", MR: 12, NR: 32, MC: 144, KC: 256, NC: 4096, fn: kernAVX512_12x32, dot: &avx512Dot}
 	avx2Kernel   = Kernel{Name: "avx2_6x16", MR: 6, NR: 16, MC: 120, KC: 256, NC: 2048, fn: kernAVX2_6x16}
 )
 
 func simdKernels() []Kernel {
 	var ks []Kernel
-	if cpu.X86.HasAVX512F {
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL {
 		ks = append(ks, avx512Kernel)
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {

@@ -55,6 +55,11 @@ func main() {
 	for _, k := range kernels {
 		emit(&b, k)
 	}
+	for mr := 1; mr <= dotMax; mr++ {
+		for nr := 1; nr <= dotMax; nr++ {
+			emitDot(&b, mr, nr)
+		}
+	}
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -127,6 +132,120 @@ func emit(w *bytes.Buffer, k kernel) {
 			p("VMOVUPS %s, %d(DX)", a, v*vb)
 		}
 		if r < k.mr-1 {
+			p("ADDQ R8, DX")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// dotMax is the largest tile of the dot-product kernels.
+const dotMax = 4
+
+// emitDot writes the AVX-512 dot-product kernel for C += alpha*A*B^T when
+// both A (mr rows) and B (nr rows) are contiguous along k, so that no
+// operand needs packing: each of the mr x nr accumulators sums 16 lanes of
+// a row pair, reduced horizontally at the end. The k%16 tail uses a masked
+// load.
+//
+// func dotAVX512_{mr}x{nr}(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
+func emitDot(w *bytes.Buffer, mr, nr int) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
+	name := fmt.Sprintf("dotAVX512_%dx%d", mr, nr)
+	acc := func(i, j int) string { return fmt.Sprintf("Z%d", i*nr+j) }
+	areg := func(i int) string { return fmt.Sprintf("Z%d", 16+i) }
+	breg := "Z20"
+	// row r of a matrix based at base with stride register st (bytes) and
+	// 3*stride register st3.
+	row := func(base, st, st3 string, r int) string {
+		switch r {
+		case 0:
+			return "(" + base + ")"
+		case 1:
+			return "(" + base + ")(" + st + "*1)"
+		case 2:
+			return "(" + base + ")(" + st + "*2)"
+		}
+		return "(" + base + ")(" + st3 + "*1)"
+	}
+	fmt.Fprintf(w, "\n// func %s(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)\n", name)
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-60\n", name)
+	p("MOVQ k+0(FP), CX")
+	p("MOVQ a+8(FP), SI")
+	p("MOVQ lda+16(FP), R8")
+	p("SHLQ $2, R8")
+	p("LEAQ (R8)(R8*2), R9")
+	p("MOVQ b+24(FP), DI")
+	p("MOVQ ldb+32(FP), R10")
+	p("SHLQ $2, R10")
+	p("LEAQ (R10)(R10*2), R11")
+	for i := 0; i < mr; i++ {
+		for j := 0; j < nr; j++ {
+			r := acc(i, j)
+			p("VXORPS %s, %s, %s", r, r, r)
+		}
+	}
+	step := func(load string) {
+		for i := 0; i < mr; i++ {
+			p("%s %s, %s", load, row("SI", "R8", "R9", i), areg(i))
+		}
+		for j := 0; j < nr; j++ {
+			p("%s %s, %s", load, row("DI", "R10", "R11", j), breg)
+			for i := 0; i < mr; i++ {
+				p("VFMADD231PS %s, %s, %s", breg, areg(i), acc(i, j))
+			}
+		}
+	}
+	p("CMPQ CX, $16")
+	p("JLT %s_tail", name)
+	fmt.Fprintf(w, "%s_loop:\n", name)
+	step("VMOVUPS")
+	p("ADDQ $64, SI")
+	p("ADDQ $64, DI")
+	p("SUBQ $16, CX")
+	p("CMPQ CX, $16")
+	p("JGE %s_loop", name)
+	fmt.Fprintf(w, "%s_tail:\n", name)
+	p("TESTQ CX, CX")
+	p("JEQ %s_reduce", name)
+	p("MOVQ $1, AX")
+	p("SHLQ CX, AX")
+	p("DECQ AX")
+	p("KMOVW AX, K1")
+	stepMasked := func() {
+		for i := 0; i < mr; i++ {
+			p("VMOVUPS.Z %s, K1, %s", row("SI", "R8", "R9", i), areg(i))
+		}
+		for j := 0; j < nr; j++ {
+			p("VMOVUPS.Z %s, K1, %s", row("DI", "R10", "R11", j), breg)
+			for i := 0; i < mr; i++ {
+				p("VFMADD231PS %s, %s, %s", breg, areg(i), acc(i, j))
+			}
+		}
+	}
+	stepMasked()
+	fmt.Fprintf(w, "%s_reduce:\n", name)
+	p("MOVQ c+40(FP), DX")
+	p("MOVQ ldc+48(FP), R8")
+	p("SHLQ $2, R8")
+	p("VMOVSS alpha+56(FP), X21")
+	for i := 0; i < mr; i++ {
+		for j := 0; j < nr; j++ {
+			n := i*nr + j
+			z, y, x := fmt.Sprintf("Z%d", n), fmt.Sprintf("Y%d", n), fmt.Sprintf("X%d", n)
+			p("VEXTRACTF64X4 $1, %s, Y22", z)
+			p("VADDPS Y22, %s, %s", y, y)
+			p("VEXTRACTF32X4 $1, %s, X22", y)
+			p("VADDPS X22, %s, %s", x, x)
+			p("VMOVHLPS %s, %s, X22", x, x)
+			p("VADDPS X22, %s, %s", x, x)
+			p("VMOVSHDUP %s, X22", x)
+			p("VADDSS X22, %s, %s", x, x)
+			p("VMULSS X21, %s, %s", x, x)
+			p("VADDSS %d(DX), %s, %s", 4*j, x, x)
+			p("VMOVSS %s, %d(DX)", x, 4*j)
+		}
+		if i < mr-1 {
 			p("ADDQ R8, DX")
 		}
 	}
