@@ -33,6 +33,9 @@ type Kernel struct {
 	// L2 cache; NC columns of B (a multiple of NR) stay in L3.
 	MC, KC, NC int
 	fn         func(kc int, a, b *float32, ldb int, c *float32, ldc int)
+	// half, where present, is the MR x NR/2 kernel, for the last panel of
+	// N when it is at most half full (N=100 leaves 4 columns for NR=32).
+	half func(kc int, a, b *float32, ldb int, c *float32, ldc int)
 	// dot, where present, serves C += alpha*A*B^T with A and B both
 	// contiguous along K (see dot.go).
 	dot *dotKernels
@@ -159,17 +162,18 @@ func (g *Gemm) Sgemm(transA, transB bool, m, n, k int, alpha float32,
 	nt := (n + g.k.NR - 1) / g.k.NR
 	kt := (k + g.k.KC - 1) / g.k.KC
 	workers := g.pool.Workers()
-	// Split the dimension that balances the workers best. N is preferred
-	// on a tie because each worker then packs only its part of B; K only
-	// serves a small C with a long K (the weight gradient of an early
-	// convolution: 16x144 summed over 6400 pixels), each worker summing
-	// into its own copy of C.
+	// Split along N (every worker packs all of A and its share of B) or
+	// along M (all of B and its share of A), whichever costs the busiest
+	// worker least. K only serves a small C with a long K (the weight
+	// gradient of an early convolution: 16x144 summed over 6400 pixels),
+	// each worker summing into its own copy of C.
+	costN := splitCost(nt, workers, g.k.NR, mt*g.k.MR, k)
+	costM := splitCost(mt, workers, g.k.MR, nt*g.k.NR, k)
 	g.call.split, g.call.units = splitN, nt
-	best := balance(nt, workers)
-	if e := balance(mt, workers); e > best {
-		g.call.split, g.call.units, best = splitM, mt, e
+	if costM < costN {
+		g.call.split, g.call.units = splitM, mt
 	}
-	if e := balance(kt, workers); e > best+0.05 && m*n <= 1<<16 {
+	if e := balance(kt, workers); e > max(balance(nt, workers), balance(mt, workers))+0.05 && m*n <= 1<<16 {
 		g.call.split, g.call.units = splitK, kt
 	}
 	if 2*m*n*k < 1<<17 || workers == 1 { // too small to be worth waking a worker
@@ -201,6 +205,15 @@ func (g *Gemm) Sgemm(transA, transB bool, m, n, k int, alpha float32,
 func balance(units, workers int) float64 {
 	rounds := (units + workers - 1) / workers
 	return float64(units) / float64(rounds*workers)
+}
+
+// splitCost estimates the busiest worker's time, in units of one packed
+// element, when units tiles of width tile are dealt out along one dimension
+// and the other, of size other, is packed whole by every worker. A kernel
+// does about 32 multiply-adds in the time packing copies one element.
+func splitCost(units, workers, tile, other, k int) float64 {
+	share := (units + workers - 1) / workers * tile
+	return float64(share*other*k)/32 + float64((share+other)*k)
 }
 
 // part computes the units [lo, hi) of the split dimension on worker w.
@@ -260,15 +273,18 @@ func (g *Gemm) block(buf *buffers, i0, i1, j0, j1, k0, k1 int, c []float32, ldc 
 // macro runs the kernel over an mc x nc block of C from packed A and B.
 func (g *Gemm) macro(buf *buffers, ic, jc, mc, nc, kc int, c []float32, ldc int) {
 	mr, nr := g.k.MR, g.k.NR
-	fn := g.k.fn
 	for jr := 0; jr < nc; jr += nr {
 		bp := &buf.b[jr*kc]
 		nn := min(nr, nc-jr)
+		fn, width := g.k.fn, nr
+		if nn <= nr/2 && g.k.half != nil {
+			fn, width = g.k.half, nr/2
+		}
 		for ir := 0; ir < mc; ir += mr {
 			ap := &buf.a[ir*kc]
 			mm := min(mr, mc-ir)
 			off := (ic+ir)*ldc + jc + jr
-			if mm == mr && nn == nr {
+			if mm == mr && nn == width {
 				fn(kc, ap, bp, nr, &c[off], ldc)
 				continue
 			}

@@ -38,7 +38,9 @@ func (k kernel) name() string { return fmt.Sprintf("kern%s_%dx%d", k.isa, k.mr, 
 // kernels lists the kernels that package gemm uses; see kernel_amd64.go.
 var kernels = []kernel{
 	{"AVX512", 12, 2},
+	{"AVX512", 12, 1}, // for the last, narrow panel of N
 	{"AVX2", 6, 2},
+	{"AVX2", 6, 1},
 }
 
 const unroll = 4
