@@ -47,6 +47,7 @@ func (g *Gemm) dotPart(_, lo, hi int) {
 	if cl.split == splitM {
 		i0, i1, j0, j1 = lo*dotTile, min(hi*dotTile, cl.m), 0, cl.n
 	}
+	scale(cl.c, cl.ldc, i0, i1, j0, j1, cl.beta)
 	for p := 0; p < cl.k; p += dotKC {
 		kc := min(dotKC, cl.k-p)
 		for i := i0; i < i1; i += dotTile {

@@ -33,12 +33,29 @@ type Kernel struct {
 	// L2 cache; NC columns of B (a multiple of NR) stay in L3.
 	MC, KC, NC int
 	fn         func(kc int, a, b *float32, ldb int, c *float32, ldc int)
-	// half, where present, is the MR x NR/2 kernel, for the last panel of
-	// N when it is at most half full (N=100 leaves 4 columns for NR=32).
-	half func(kc int, a, b *float32, ldb int, c *float32, ldc int)
+	// edges are kernels for a smaller tile of the same packed panels, for
+	// the last panels of M and N when they are partly filled; the
+	// smallest that covers a tile serves it.
+	edges []edge
 	// dot, where present, serves C += alpha*A*B^T with A and B both
 	// contiguous along K (see dot.go).
 	dot *dotKernels
+}
+
+type edge struct {
+	rows, cols int
+	fn         func(kc int, a, b *float32, ldb int, c *float32, ldc int)
+}
+
+// pick returns the smallest kernel of k that covers an mm x nn tile.
+func (k *Kernel) pick(mm, nn int) edge {
+	best := edge{k.MR, k.NR, k.fn}
+	for _, e := range k.edges {
+		if e.rows >= mm && e.cols >= nn && e.rows*e.cols < best.rows*best.cols {
+			best = e
+		}
+	}
+	return best
 }
 
 // Gemm holds a kernel, a worker pool and per-worker packing buffers.
@@ -68,6 +85,7 @@ type call struct {
 	lda            int
 	b              []float32
 	ldb            int
+	beta           float32
 	c              []float32
 	ldc            int
 	split          int // splitM, splitN or splitK
@@ -137,23 +155,14 @@ func (g *Gemm) Sgemm(transA, transB bool, m, n, k int, alpha float32,
 	if m == 0 || n == 0 {
 		return
 	}
-	if beta != 1 {
-		for i := 0; i < m; i++ {
-			row := c[i*ldc : i*ldc+n]
-			if beta == 0 {
-				clear(row)
-			} else {
-				for j := range row {
-					row[j] *= beta
-				}
-			}
-		}
-	}
 	if k == 0 || alpha == 0 {
+		scale(c, ldc, 0, m, 0, n, beta)
 		return
 	}
+	// Each worker scales its own part of C by beta: clearing a 7 MB
+	// column-gradient matrix is worth both cores too.
 	g.call = call{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
+		a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
 	if g.k.dot != nil && !transA && transB && k >= dotMinK {
 		g.dotSgemm()
 		return
@@ -222,12 +231,18 @@ func (g *Gemm) part(w, lo, hi int) {
 	buf := &g.bufs[w]
 	switch cl.split {
 	case splitN:
-		g.block(buf, 0, cl.m, lo*g.k.NR, min(hi*g.k.NR, cl.n), 0, cl.k, cl.c, cl.ldc)
+		j0, j1 := lo*g.k.NR, min(hi*g.k.NR, cl.n)
+		scale(cl.c, cl.ldc, 0, cl.m, j0, j1, cl.beta)
+		g.block(buf, 0, cl.m, j0, j1, 0, cl.k, cl.c, cl.ldc)
 	case splitM:
-		g.block(buf, lo*g.k.MR, min(hi*g.k.MR, cl.m), 0, cl.n, 0, cl.k, cl.c, cl.ldc)
+		i0, i1 := lo*g.k.MR, min(hi*g.k.MR, cl.m)
+		scale(cl.c, cl.ldc, i0, i1, 0, cl.n, cl.beta)
+		g.block(buf, i0, i1, 0, cl.n, 0, cl.k, cl.c, cl.ldc)
 	case splitK:
 		k0, k1 := lo*g.k.KC, min(hi*g.k.KC, cl.k)
 		if w == 0 {
+			// The other workers write private copies until For returns.
+			scale(cl.c, cl.ldc, 0, cl.m, 0, cl.n, cl.beta)
 			g.block(buf, 0, cl.m, 0, cl.n, k0, k1, cl.c, cl.ldc)
 			return
 		}
@@ -276,27 +291,47 @@ func (g *Gemm) macro(buf *buffers, ic, jc, mc, nc, kc int, c []float32, ldc int)
 	for jr := 0; jr < nc; jr += nr {
 		bp := &buf.b[jr*kc]
 		nn := min(nr, nc-jr)
-		fn, width := g.k.fn, nr
-		if nn <= nr/2 && g.k.half != nil {
-			fn, width = g.k.half, nr/2
-		}
 		for ir := 0; ir < mc; ir += mr {
 			ap := &buf.a[ir*kc]
 			mm := min(mr, mc-ir)
 			off := (ic+ir)*ldc + jc + jr
-			if mm == mr && nn == width {
-				fn(kc, ap, bp, nr, &c[off], ldc)
+			e := edge{mr, nr, g.k.fn}
+			if mm < mr || nn < nr {
+				e = g.k.pick(mm, nn)
+			}
+			if mm == e.rows && nn == e.cols {
+				e.fn(kc, ap, bp, nr, &c[off], ldc)
 				continue
 			}
+			// A tile no kernel fits exactly goes through a scratch tile,
+			// so that nothing outside C is written.
 			t := buf.tile
 			clear(t)
-			fn(kc, ap, bp, nr, &t[0], nr)
+			e.fn(kc, ap, bp, nr, &t[0], nr)
 			for i := 0; i < mm; i++ {
 				row := c[off+i*ldc : off+i*ldc+nn]
 				for j, v := range t[i*nr : i*nr+nn] {
 					row[j] += v
 				}
 			}
+		}
+	}
+}
+
+// scale multiplies rows [i0, i1) and columns [j0, j1) of c by beta;
+// beta == 0 clears them without reading, as BLAS does, so NaNs vanish.
+func scale(c []float32, ldc, i0, i1, j0, j1 int, beta float32) {
+	if beta == 1 {
+		return
+	}
+	for i := i0; i < i1; i++ {
+		row := c[i*ldc+j0 : i*ldc+j1]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
 		}
 	}
 }

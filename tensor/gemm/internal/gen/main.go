@@ -17,6 +17,7 @@ import (
 type kernel struct {
 	isa    string // "AVX512" or "AVX2"
 	mr, nv int    // rows of C, vectors per row of C
+	panel  int    // rows in a packed panel of A (>= mr: edge kernels read fewer)
 }
 
 func (k kernel) width() int { // floats per vector
@@ -36,11 +37,19 @@ func (k kernel) reg(i int) string {
 func (k kernel) name() string { return fmt.Sprintf("kern%s_%dx%d", k.isa, k.mr, k.nv*k.width()) }
 
 // kernels lists the kernels that package gemm uses; see kernel_amd64.go.
+// Besides the full MR x NR kernel of each ISA there are kernels for the
+// last panels, which are only partly filled: half as wide (N=100 leaves 4
+// columns of a 32-wide panel) and 4 or 8 rows of a 12-row panel (M=16
+// leaves 4), so that the padding costs no multiply-adds.
 var kernels = []kernel{
-	{"AVX512", 12, 2},
-	{"AVX512", 12, 1}, // for the last, narrow panel of N
-	{"AVX2", 6, 2},
-	{"AVX2", 6, 1},
+	{"AVX512", 12, 2, 12},
+	{"AVX512", 12, 1, 12},
+	{"AVX512", 8, 2, 12},
+	{"AVX512", 8, 1, 12},
+	{"AVX512", 4, 2, 12},
+	{"AVX512", 4, 1, 12},
+	{"AVX2", 6, 2, 6},
+	{"AVX2", 6, 1, 6},
 }
 
 const unroll = 4
@@ -68,7 +77,8 @@ func main() {
 }
 
 // emit writes func name(kc int, a, b *float32, ldb int, c *float32, ldc int):
-// C[mr x nr] += A[kc x mr packed] * B[kc rows of nr, stride ldb].
+// C[mr x nr] += A[kc groups of panel values, the first mr used] *
+// B[kc rows of nr, stride ldb].
 func emit(w *bytes.Buffer, k kernel) {
 	acc := k.mr * k.nv
 	nregs := 32
@@ -106,7 +116,7 @@ func emit(w *bytes.Buffer, k kernel) {
 				p("VFMADD231PS %s, %s, %s", k.reg(acc+v), br, k.reg(r*k.nv+v))
 			}
 		}
-		p("ADDQ $%d, SI", k.mr*4)
+		p("ADDQ $%d, SI", k.panel*4)
 		p("ADDQ R9, DI")
 	}
 	l := k.name()
