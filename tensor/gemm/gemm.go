@@ -33,6 +33,8 @@ type Kernel struct {
 	// L2 cache; NC columns of B (a multiple of NR) stay in L3.
 	MC, KC, NC int
 	fn         func(kc int, a, b *float32, ldb int, c *float32, ldc int)
+	// set is fn storing A*B into C instead of adding it.
+	set func(kc int, a, b *float32, ldb int, c *float32, ldc int)
 	// edges are kernels for a smaller tile of the same packed panels, for
 	// the last panels of M and N when they are partly filled; the
 	// smallest that covers a tile serves it.
@@ -44,12 +46,12 @@ type Kernel struct {
 
 type edge struct {
 	rows, cols int
-	fn         func(kc int, a, b *float32, ldb int, c *float32, ldc int)
+	fn, set    func(kc int, a, b *float32, ldb int, c *float32, ldc int)
 }
 
 // pick returns the smallest kernel of k that covers an mm x nn tile.
 func (k *Kernel) pick(mm, nn int) edge {
-	best := edge{k.MR, k.NR, k.fn}
+	best := edge{k.MR, k.NR, k.fn, k.set}
 	for _, e := range k.edges {
 		if e.rows >= mm && e.cols >= nn && e.rows*e.cols < best.rows*best.cols {
 			best = e
@@ -232,23 +234,28 @@ func (g *Gemm) part(w, lo, hi int) {
 	switch cl.split {
 	case splitN:
 		j0, j1 := lo*g.k.NR, min(hi*g.k.NR, cl.n)
-		scale(cl.c, cl.ldc, 0, cl.m, j0, j1, cl.beta)
-		g.block(buf, 0, cl.m, j0, j1, 0, cl.k, cl.c, cl.ldc)
+		if cl.beta != 0 {
+			scale(cl.c, cl.ldc, 0, cl.m, j0, j1, cl.beta)
+		}
+		g.block(buf, 0, cl.m, j0, j1, 0, cl.k, cl.c, cl.ldc, cl.beta == 0)
 	case splitM:
 		i0, i1 := lo*g.k.MR, min(hi*g.k.MR, cl.m)
-		scale(cl.c, cl.ldc, i0, i1, 0, cl.n, cl.beta)
-		g.block(buf, i0, i1, 0, cl.n, 0, cl.k, cl.c, cl.ldc)
+		if cl.beta != 0 {
+			scale(cl.c, cl.ldc, i0, i1, 0, cl.n, cl.beta)
+		}
+		g.block(buf, i0, i1, 0, cl.n, 0, cl.k, cl.c, cl.ldc, cl.beta == 0)
 	case splitK:
 		k0, k1 := lo*g.k.KC, min(hi*g.k.KC, cl.k)
 		if w == 0 {
 			// The other workers write private copies until For returns.
-			scale(cl.c, cl.ldc, 0, cl.m, 0, cl.n, cl.beta)
-			g.block(buf, 0, cl.m, 0, cl.n, k0, k1, cl.c, cl.ldc)
+			if cl.beta != 0 {
+				scale(cl.c, cl.ldc, 0, cl.m, 0, cl.n, cl.beta)
+			}
+			g.block(buf, 0, cl.m, 0, cl.n, k0, k1, cl.c, cl.ldc, cl.beta == 0)
 			return
 		}
 		buf.c = grow(buf.c, cl.m*cl.n)
-		clear(buf.c)
-		g.block(buf, 0, cl.m, 0, cl.n, k0, k1, buf.c, cl.n)
+		g.block(buf, 0, cl.m, 0, cl.n, k0, k1, buf.c, cl.n, true)
 	}
 }
 
@@ -261,8 +268,9 @@ func grow(s []float32, n int) []float32 {
 
 // block adds the product of rows [i0, i1) of op(A) and columns [j0, j1) of
 // op(B), over [k0, k1) of their common dimension, into c (leading
-// dimension ldc, indexed like C), serially.
-func (g *Gemm) block(buf *buffers, i0, i1, j0, j1, k0, k1 int, c []float32, ldc int) {
+// dimension ldc, indexed like C), serially; with set it stores the
+// product instead, ignoring what c held.
+func (g *Gemm) block(buf *buffers, i0, i1, j0, j1, k0, k1 int, c []float32, ldc int, set bool) {
 	cl := &g.call
 	kr := g.k
 	mr, nr := kr.MR, kr.NR
@@ -279,14 +287,14 @@ func (g *Gemm) block(buf *buffers, i0, i1, j0, j1, k0, k1 int, c []float32, ldc 
 			for ic := i0; ic < i1; ic += kr.MC {
 				mc := min(kr.MC, i1-ic)
 				packA(buf.a, cl.transA, cl.a, cl.lda, ic, pc, mc, kc, mr, cl.alpha)
-				g.macro(buf, ic, jc, mc, nc, kc, c, ldc)
+				g.macro(buf, ic, jc, mc, nc, kc, c, ldc, set && pc == k0)
 			}
 		}
 	}
 }
 
 // macro runs the kernel over an mc x nc block of C from packed A and B.
-func (g *Gemm) macro(buf *buffers, ic, jc, mc, nc, kc int, c []float32, ldc int) {
+func (g *Gemm) macro(buf *buffers, ic, jc, mc, nc, kc int, c []float32, ldc int, set bool) {
 	mr, nr := g.k.MR, g.k.NR
 	for jr := 0; jr < nc; jr += nr {
 		bp := &buf.b[jr*kc]
@@ -295,22 +303,30 @@ func (g *Gemm) macro(buf *buffers, ic, jc, mc, nc, kc int, c []float32, ldc int)
 			ap := &buf.a[ir*kc]
 			mm := min(mr, mc-ir)
 			off := (ic+ir)*ldc + jc + jr
-			e := edge{mr, nr, g.k.fn}
+			e := edge{mr, nr, g.k.fn, g.k.set}
 			if mm < mr || nn < nr {
 				e = g.k.pick(mm, nn)
 			}
 			if mm == e.rows && nn == e.cols {
-				e.fn(kc, ap, bp, nr, &c[off], ldc)
+				if set {
+					e.set(kc, ap, bp, nr, &c[off], ldc)
+				} else {
+					e.fn(kc, ap, bp, nr, &c[off], ldc)
+				}
 				continue
 			}
 			// A tile no kernel fits exactly goes through a scratch tile,
 			// so that nothing outside C is written.
 			t := buf.tile
-			clear(t)
-			e.fn(kc, ap, bp, nr, &t[0], nr)
+			e.set(kc, ap, bp, nr, &t[0], nr)
 			for i := 0; i < mm; i++ {
 				row := c[off+i*ldc : off+i*ldc+nn]
-				for j, v := range t[i*nr : i*nr+nn] {
+				src := t[i*nr : i*nr+nn]
+				if set {
+					copy(row, src)
+					continue
+				}
+				for j, v := range src {
 					row[j] += v
 				}
 			}
@@ -319,7 +335,9 @@ func (g *Gemm) macro(buf *buffers, ic, jc, mc, nc, kc int, c []float32, ldc int)
 }
 
 // scale multiplies rows [i0, i1) and columns [j0, j1) of c by beta;
-// beta == 0 clears them without reading, as BLAS does, so NaNs vanish.
+// beta == 0 clears them without reading, as BLAS does, so that NaNs in C
+// vanish. The packed path needs no clearing (its first K block stores
+// rather than adds), so it scales only when beta is neither 0 nor 1.
 func scale(c []float32, ldc, i0, i1, j0, j1 int, beta float32) {
 	if beta == 1 {
 		return

@@ -6,15 +6,24 @@ import "golang.org/x/sys/cpu"
 
 //go:generate go run ./internal/gen -o kernel_amd64.s
 
-// The kernels of kernel_amd64.s: kern<ISA>_<rows>x<cols>.
+// The kernels of kernel_amd64.s: kern<ISA>_<rows>x<cols>, which add A*B
+// to C, and ..._set, which store it.
 func kernAVX512_12x32(kc int, a, b *float32, ldb int, c *float32, ldc int)
+func kernAVX512_12x32_set(kc int, a, b *float32, ldb int, c *float32, ldc int)
 func kernAVX512_12x16(kc int, a, b *float32, ldb int, c *float32, ldc int)
+func kernAVX512_12x16_set(kc int, a, b *float32, ldb int, c *float32, ldc int)
 func kernAVX512_8x32(kc int, a, b *float32, ldb int, c *float32, ldc int)
+func kernAVX512_8x32_set(kc int, a, b *float32, ldb int, c *float32, ldc int)
 func kernAVX512_8x16(kc int, a, b *float32, ldb int, c *float32, ldc int)
+func kernAVX512_8x16_set(kc int, a, b *float32, ldb int, c *float32, ldc int)
 func kernAVX512_4x32(kc int, a, b *float32, ldb int, c *float32, ldc int)
+func kernAVX512_4x32_set(kc int, a, b *float32, ldb int, c *float32, ldc int)
 func kernAVX512_4x16(kc int, a, b *float32, ldb int, c *float32, ldc int)
+func kernAVX512_4x16_set(kc int, a, b *float32, ldb int, c *float32, ldc int)
 func kernAVX2_6x16(kc int, a, b *float32, ldb int, c *float32, ldc int)
+func kernAVX2_6x16_set(kc int, a, b *float32, ldb int, c *float32, ldc int)
 func kernAVX2_6x8(kc int, a, b *float32, ldb int, c *float32, ldc int)
+func kernAVX2_6x8_set(kc int, a, b *float32, ldb int, c *float32, ldc int)
 
 func dotAVX512_1x1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
 func dotAVX512_1x2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha float32)
@@ -41,14 +50,14 @@ var avx512Dot = dotKernels{
 }
 
 var (
-	avx512Kernel = Kernel{Name: "avx512_12x32", MR: 12, NR: 32, MC: 144, KC: 256, NC: 4096, fn: kernAVX512_12x32, dot: &avx512Dot,
+	avx512Kernel = Kernel{Name: "avx512_12x32", MR: 12, NR: 32, MC: 144, KC: 256, NC: 4096, fn: kernAVX512_12x32, set: kernAVX512_12x32_set, dot: &avx512Dot,
 		edges: []edge{
-			{12, 16, kernAVX512_12x16},
-			{8, 32, kernAVX512_8x32}, {8, 16, kernAVX512_8x16},
-			{4, 32, kernAVX512_4x32}, {4, 16, kernAVX512_4x16},
+			{12, 16, kernAVX512_12x16, kernAVX512_12x16_set},
+			{8, 32, kernAVX512_8x32, kernAVX512_8x32_set}, {8, 16, kernAVX512_8x16, kernAVX512_8x16_set},
+			{4, 32, kernAVX512_4x32, kernAVX512_4x32_set}, {4, 16, kernAVX512_4x16, kernAVX512_4x16_set},
 		}}
-	avx2Kernel = Kernel{Name: "avx2_6x16", MR: 6, NR: 16, MC: 120, KC: 256, NC: 2048, fn: kernAVX2_6x16,
-		edges: []edge{{6, 8, kernAVX2_6x8}}}
+	avx2Kernel = Kernel{Name: "avx2_6x16", MR: 6, NR: 16, MC: 120, KC: 256, NC: 2048, fn: kernAVX2_6x16, set: kernAVX2_6x16_set,
+		edges: []edge{{6, 8, kernAVX2_6x8, kernAVX2_6x8_set}}}
 )
 
 func simdKernels() []Kernel {

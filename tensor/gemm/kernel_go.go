@@ -3,9 +3,17 @@ package gemm
 import "unsafe"
 
 // goKernel is the portable 4x8 kernel, used where no SIMD kernel runs.
-var goKernel = Kernel{Name: "go_4x8", MR: 4, NR: 8, MC: 128, KC: 256, NC: 2048, fn: kernGo4x8}
+var goKernel = Kernel{Name: "go_4x8", MR: 4, NR: 8, MC: 128, KC: 256, NC: 2048, fn: kernGo4x8, set: kernGo4x8Set}
 
 func kernGo4x8(kc int, a, b *float32, ldb int, c *float32, ldc int) {
+	goKernel4x8(kc, a, b, ldb, c, ldc, false)
+}
+
+func kernGo4x8Set(kc int, a, b *float32, ldb int, c *float32, ldc int) {
+	goKernel4x8(kc, a, b, ldb, c, ldc, true)
+}
+
+func goKernel4x8(kc int, a, b *float32, ldb int, c *float32, ldc int, set bool) {
 	as := unsafe.Slice(a, kc*4)
 	bs := unsafe.Slice(b, (kc-1)*ldb+8)
 	var acc [4][8]float32
@@ -28,6 +36,10 @@ func kernGo4x8(kc int, a, b *float32, ldb int, c *float32, ldc int) {
 	cs := unsafe.Slice(c, 3*ldc+8)
 	for r := 0; r < 4; r++ {
 		row := (*[8]float32)(cs[r*ldc : r*ldc+8])
+		if set {
+			*row = acc[r]
+			continue
+		}
 		for j := range row {
 			row[j] += acc[r][j]
 		}

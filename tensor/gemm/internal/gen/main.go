@@ -64,7 +64,8 @@ func main() {
 	fmt.Fprintln(&b)
 	fmt.Fprintln(&b, `#include "textflag.h"`)
 	for _, k := range kernels {
-		emit(&b, k)
+		emit(&b, k, false)
+		emit(&b, k, true)
 	}
 	for mr := 1; mr <= dotMax; mr++ {
 		for nr := 1; nr <= dotMax; nr++ {
@@ -78,8 +79,10 @@ func main() {
 
 // emit writes func name(kc int, a, b *float32, ldb int, c *float32, ldc int):
 // C[mr x nr] += A[kc groups of panel values, the first mr used] *
-// B[kc rows of nr, stride ldb].
-func emit(w *bytes.Buffer, k kernel) {
+// B[kc rows of nr, stride ldb]; with set, name_set, which stores the
+// product instead (C = A*B), sparing the read of C and its clearing when
+// beta is 0.
+func emit(w *bytes.Buffer, k kernel, set bool) {
 	acc := k.mr * k.nv
 	nregs := 32
 	if k.isa == "AVX2" {
@@ -92,8 +95,12 @@ func emit(w *bytes.Buffer, k kernel) {
 	bcast := nregs - acc - bregs // broadcast registers, used in rotation
 	vb := k.width() * 4          // bytes per vector
 	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
-	fmt.Fprintf(w, "\n// func %s(kc int, a, b *float32, ldb int, c *float32, ldc int)\n", k.name())
-	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-48\n", k.name())
+	name := k.name()
+	if set {
+		name += "_set"
+	}
+	fmt.Fprintf(w, "\n// func %s(kc int, a, b *float32, ldb int, c *float32, ldc int)\n", name)
+	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
 	p("MOVQ kc+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
 	p("MOVQ b+16(FP), DI")
@@ -119,7 +126,7 @@ func emit(w *bytes.Buffer, k kernel) {
 		p("ADDQ $%d, SI", k.panel*4)
 		p("ADDQ R9, DI")
 	}
-	l := k.name()
+	l := name
 	p("CMPQ CX, $%d", unroll)
 	p("JLT %s_tail", l)
 	fmt.Fprintf(w, "%s_loop%d:\n", l, unroll)
@@ -140,7 +147,9 @@ func emit(w *bytes.Buffer, k kernel) {
 	for r := 0; r < k.mr; r++ {
 		for v := 0; v < k.nv; v++ {
 			a := k.reg(r*k.nv + v)
-			p("VADDPS %d(DX), %s, %s", v*vb, a, a)
+			if !set {
+				p("VADDPS %d(DX), %s, %s", v*vb, a, a)
+			}
 			p("VMOVUPS %s, %d(DX)", a, v*vb)
 		}
 		if r < k.mr-1 {
