@@ -1,0 +1,334 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/yolops/yolops/parallel"
+	"github.com/yolops/yolops/tensor"
+)
+
+// GemmTimer accumulates the wall time a layer spends in GEMM calls, to
+// tell matrix products apart from the data movement around them when
+// profiling. One timer may be shared by many layers of a model. Layers
+// hold a *GemmTimer that is nil by default, and then read no clock.
+type GemmTimer struct {
+	Calls   int
+	Elapsed time.Duration
+}
+
+// Reset zeroes the counters.
+func (t *GemmTimer) Reset() { *t = GemmTimer{} }
+
+// Conv2d is a 2-D convolution over NCHW tensors (one group, square kernel,
+// the same stride and zero padding along both axes), PyTorch's nn.Conv2d.
+//
+// Each image is lowered with im2col to a [inC*k*k, outH*outW] column
+// matrix and multiplied by the weight viewed as [outC, inC*k*k] with one
+// GEMM; a 1x1, stride-1, unpadded convolution multiplies the image itself.
+// The column matrix lives in one buffer reused for every image, and the
+// backward pass rebuilds it rather than keeping one per image: at batch 8
+// and 320 pixels the first layers' column matrices would take tens of
+// megabytes each, while im2col costs a small fraction of the GEMMs it
+// feeds.
+type Conv2d struct {
+	Weight *Param // [outC, inC, k, k]
+	Bias   *Param // [outC], nil when the layer has no bias
+
+	InC, OutC, K, Stride, Pad int
+
+	// GemmTime, when non-nil, accumulates the time spent in this layer's
+	// matrix products.
+	GemmTime *GemmTimer
+	// SkipInputGrad makes Backward compute only the parameter gradients
+	// and return nil: the first layer of a network, whose input is the
+	// image, needs no input gradient.
+	SkipInputGrad bool
+
+	name string
+	e    *Engine
+
+	x     *tensor.Tensor // input of the last Forward, kept for Backward
+	y, dx *tensor.Tensor
+	col   []float32 // column matrix of one image; reused as dcol in Backward
+	geom  tensor.ConvGeom
+
+	// Arguments of the pool bodies below, set before each For.
+	img   []float32 // the image being lowered, or the input gradient
+	dy    []float32 // output gradient, for the bias
+	plane int       // pixels per output channel
+	batch int
+
+	im2colRun, col2imRun, biasFwdRun, biasBwdRun parallel.Func
+}
+
+// NewConv2d returns a convolution from inC to outC channels with a k x k
+// kernel, zero-initialised; call Init for PyTorch's initialisation.
+func NewConv2d(e *Engine, name string, inC, outC, k, stride, pad int, bias bool) *Conv2d {
+	if inC < 1 || outC < 1 || k < 1 || stride < 1 || pad < 0 {
+		panic(fmt.Sprintf("nn.NewConv2d %s: invalid inC=%d outC=%d k=%d stride=%d pad=%d", name, inC, outC, k, stride, pad))
+	}
+	c := &Conv2d{
+		Weight: NewParam(name+".weight", GroupWeight, outC, inC, k, k),
+		InC:    inC, OutC: outC, K: k, Stride: stride, Pad: pad,
+		name: name, e: e,
+		y: tensor.New(0, outC, 0, 0), dx: tensor.New(0, inC, 0, 0),
+	}
+	if bias {
+		c.Bias = NewParam(name+".bias", GroupBias, outC)
+	}
+	c.im2colRun = c.im2colPart
+	c.col2imRun = c.col2imPart
+	c.biasFwdRun = c.biasFwdPart
+	c.biasBwdRun = c.biasBwdPart
+	return c
+}
+
+// Init draws the weights and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+// fan_in = inC*k*k, which is what PyTorch's default kaiming_uniform_(a=√5)
+// and bias initialisation amount to.
+func (c *Conv2d) Init(r *rand.Rand) {
+	bound := 1 / math.Sqrt(float64(c.InC*c.K*c.K))
+	uniform := func(t *tensor.Tensor) {
+		for i := range t.Data {
+			t.Data[i] = float32((2*r.Float64() - 1) * bound)
+		}
+	}
+	uniform(c.Weight.Value)
+	if c.Bias != nil {
+		uniform(c.Bias.Value)
+	}
+}
+
+// Params returns the weight and, if present, the bias.
+func (c *Conv2d) Params() []*Param {
+	if c.Bias == nil {
+		return []*Param{c.Weight}
+	}
+	return []*Param{c.Weight, c.Bias}
+}
+
+// pointwise reports whether the input image is its own column matrix.
+func (c *Conv2d) pointwise() bool { return c.K == 1 && c.Stride == 1 && c.Pad == 0 }
+
+// Forward convolves x [N, inC, H, W] into [N, outC, outH, outW].
+func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
+	n, ch, h, w, err := x.NCHW()
+	g := tensor.ConvGeom{C: ch, H: h, W: w, KH: c.K, KW: c.K, Stride: c.Stride, Pad: c.Pad}
+	if err != nil || ch != c.InC {
+		panic(fmt.Sprintf("nn.Conv2d %s: input shape %v, want [N %d H W]", c.name, x.Shape, c.InC))
+	}
+	if !g.Valid() {
+		panic(fmt.Sprintf("nn.Conv2d %s: input shape %v is smaller than the %dx%d kernel with padding %d", c.name, x.Shape, c.K, c.K, c.Pad))
+	}
+	c.x, c.geom = x, g
+	oh, ow := g.OutH(), g.OutW()
+	fitNCHW(c.y, n, c.OutC, oh, ow)
+	rows, p := g.ColRows(), oh*ow
+	wt := c.Weight.Value.Data
+	if !c.pointwise() {
+		c.col = fitFloats(c.col, rows*p)
+	}
+	for i := range n {
+		img := x.Data[i*ch*h*w : (i+1)*ch*h*w]
+		out := c.y.Data[i*c.OutC*p : (i+1)*c.OutC*p]
+		col := img
+		if !c.pointwise() {
+			c.im2col(img)
+			col = c.col
+		}
+		c.sgemm(false, false, c.OutC, p, rows, wt, rows, col, p, 0, out, p)
+	}
+	if c.Bias != nil {
+		c.plane, c.batch = p, n
+		c.e.Pool.For(c.OutC, 1, c.biasFwdRun)
+	}
+	return c.y
+}
+
+// Backward adds dL/dW (and dL/dbias) for the last Forward into the
+// parameters' gradients and returns dL/dx, or nil with SkipInputGrad.
+func (c *Conv2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
+	if c.x == nil {
+		panic(fmt.Sprintf("nn.Conv2d %s: Backward before Forward", c.name))
+	}
+	checkGradShape("nn.Conv2d", c.name, dy, c.y)
+	g := c.geom
+	n, p, rows := c.x.Shape[0], g.ColCols(), g.ColRows()
+	size := g.C * g.H * g.W
+	wt, dw := c.Weight.Value.Data, c.Weight.Grad.Data
+	if !c.SkipInputGrad {
+		fitNCHW(c.dx, n, g.C, g.H, g.W)
+	}
+	for i := range n {
+		img := c.x.Data[i*size : (i+1)*size]
+		d := dy.Data[i*c.OutC*p : (i+1)*c.OutC*p]
+		if c.pointwise() {
+			c.sgemm(false, true, c.OutC, rows, p, d, p, img, p, 1, dw, rows)
+			if !c.SkipInputGrad {
+				c.sgemm(true, false, rows, p, c.OutC, wt, rows, d, p, 0, c.dx.Data[i*size:(i+1)*size], p)
+			}
+			continue
+		}
+		c.im2col(img)
+		c.sgemm(false, true, c.OutC, rows, p, d, p, c.col, p, 1, dw, rows)
+		if c.SkipInputGrad {
+			continue
+		}
+		// The columns have served dW; overwrite them with dL/dcol.
+		c.sgemm(true, false, rows, p, c.OutC, wt, rows, d, p, 0, c.col, p)
+		c.img = c.dx.Data[i*size : (i+1)*size]
+		c.e.Pool.For(g.C, 1, c.col2imRun)
+	}
+	c.img = nil
+	if c.Bias != nil {
+		c.dy, c.plane, c.batch = dy.Data, p, n
+		c.e.Pool.For(c.OutC, 1, c.biasBwdRun)
+		c.dy = nil
+	}
+	if c.SkipInputGrad {
+		return nil
+	}
+	return c.dx
+}
+
+func (c *Conv2d) sgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, out []float32, ldc int) {
+	if c.GemmTime == nil {
+		c.e.Gemm.Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, beta, out, ldc)
+		return
+	}
+	start := time.Now()
+	c.e.Gemm.Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, beta, out, ldc)
+	c.GemmTime.Elapsed += time.Since(start)
+	c.GemmTime.Calls++
+}
+
+// im2col lowers img into c.col on all workers, split by rows.
+func (c *Conv2d) im2col(img []float32) {
+	c.img = img
+	c.e.Pool.For(c.geom.ColRows(), 1, c.im2colRun)
+	c.img = nil
+}
+
+func (c *Conv2d) im2colPart(_, lo, hi int) { tensor.Im2colRows(c.col, c.img, c.geom, lo, hi) }
+
+// col2imPart overwrites channels [lo, hi) of c.img with the image gradient
+// held in c.col.
+func (c *Conv2d) col2imPart(_, lo, hi int) {
+	hw := c.geom.H * c.geom.W
+	clear(c.img[lo*hw : hi*hw])
+	tensor.Col2imChannels(c.img, c.col, c.geom, lo, hi)
+}
+
+func (c *Conv2d) biasFwdPart(_, lo, hi int) {
+	b := c.Bias.Value.Data
+	for i := range c.batch {
+		for o := lo; o < hi; o++ {
+			v := b[o]
+			out := c.y.Data[(i*c.OutC+o)*c.plane : (i*c.OutC+o+1)*c.plane]
+			for j := range out {
+				out[j] += v
+			}
+		}
+	}
+}
+
+func (c *Conv2d) biasBwdPart(_, lo, hi int) {
+	gb := c.Bias.Grad.Data
+	for o := lo; o < hi; o++ {
+		var s float64
+		for i := range c.batch {
+			s += float64(sumPlane(c.dy[(i*c.OutC+o)*c.plane : (i*c.OutC+o+1)*c.plane]))
+		}
+		gb[o] += float32(s)
+	}
+}
+
+// sumPlane adds up s with four accumulators, which both shortens the
+// dependency chain and keeps float32 rounding error small.
+func sumPlane(s []float32) float32 {
+	var a0, a1, a2, a3 float32
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		v := s[i : i+4 : i+4]
+		a0 += v[0]
+		a1 += v[1]
+		a2 += v[2]
+		a3 += v[3]
+	}
+	for ; i < len(s); i++ {
+		a0 += s[i]
+	}
+	return (a0 + a1) + (a2 + a3)
+}
+
+// fitNCHW gives t the shape [n, c, h, w] unless it has it already:
+// Tensor.Reshape's variadic shape escapes, so calling it on every step
+// would allocate.
+func fitNCHW(t *tensor.Tensor, n, c, h, w int) {
+	if len(t.Shape) == 4 && t.Shape[0] == n && t.Shape[1] == c && t.Shape[2] == h && t.Shape[3] == w {
+		return
+	}
+	t.Reshape(n, c, h, w)
+}
+
+// fitFloats returns s resized to n elements, reallocated only to grow.
+func fitFloats(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// ConvBNSiLU is a convolution without bias followed by batch
+// normalisation and SiLU, Ultralytics' Conv module, with padding k/2. The
+// normalisation and the activation run as one pass over memory.
+type ConvBNSiLU struct {
+	Conv *Conv2d
+	BN   *BatchNorm2d
+}
+
+// NewConvBNSiLU returns the block with a zero convolution (call Init) and
+// a fresh, training-mode batch norm.
+func NewConvBNSiLU(e *Engine, name string, inC, outC, k, stride int) *ConvBNSiLU {
+	bn := NewBatchNorm2d(e, name+".bn", outC)
+	bn.silu = true
+	return &ConvBNSiLU{Conv: NewConv2d(e, name+".conv", inC, outC, k, stride, k/2, false), BN: bn}
+}
+
+// Init initialises the convolution as PyTorch does and resets the batch
+// norm to identity with fresh running statistics.
+func (b *ConvBNSiLU) Init(r *rand.Rand) {
+	b.Conv.Init(r)
+	b.BN.Reset()
+}
+
+// SetTrain switches the batch norm between batch and running statistics.
+func (b *ConvBNSiLU) SetTrain(train bool) { b.BN.SetTrain(train) }
+
+// Params returns the convolution weight, then the batch norm's gamma and beta.
+func (b *ConvBNSiLU) Params() []*Param {
+	return []*Param{b.Conv.Weight, b.BN.Weight, b.BN.Bias}
+}
+
+// Forward computes SiLU(BN(conv(x))).
+func (b *ConvBNSiLU) Forward(x *tensor.Tensor) *tensor.Tensor {
+	return b.BN.Forward(b.Conv.Forward(x))
+}
+
+// Backward returns dL/dx and accumulates the gradients of all three
+// parameters.
+func (b *ConvBNSiLU) Backward(dy *tensor.Tensor) *tensor.Tensor {
+	return b.Conv.Backward(b.BN.Backward(dy))
+}
+
+// checkGradShape panics, naming the layer and both shapes, when the output
+// gradient dy does not have the shape of the output y. The message is
+// built only on failure, keeping Backward free of allocations.
+func checkGradShape(layer, name string, dy, y *tensor.Tensor) {
+	if !dy.SameShape(y) {
+		panic(fmt.Sprintf("%s %s Backward: output gradient shape %v, want the output's %v", layer, name, dy.Shape, y.Shape))
+	}
+}

@@ -1,0 +1,107 @@
+// Package vmath holds the element-wise loops of training that are worth
+// vector code: the sigmoid and SiLU activations (fused with the affine
+// step of batch normalisation) and the per-channel reductions of batch
+// normalisation's backward pass.
+//
+// Go neither vectorises nor unrolls loops, and these loops touch every
+// activation of the network several times per step, so on amd64 with
+// AVX-512 they run as assembly (exp by range reduction to [-ln2/2, ln2/2],
+// a degree-6 polynomial and VSCALEFPS); elsewhere, and with the purego
+// build tag, as the portable Go code in generic.go, which computes the same
+// functions to within float32 rounding.
+//
+// Every function takes slices of equal length and panics, naming both
+// lengths, when they differ.
+package vmath
+
+import "fmt"
+
+func checkLen(op string, n int, others ...int) {
+	for _, m := range others {
+		if m != n {
+			panic(fmt.Sprintf("vmath.%s: slice lengths differ: %d vs %d", op, n, m))
+		}
+	}
+}
+
+// SiLUAffine sets z = x*scale + shift, s = sigmoid(z) and y = z*s: batch
+// normalisation's affine step followed by SiLU, with the sigmoid kept for
+// the backward pass. scale 1 and shift 0 give a plain SiLU.
+func SiLUAffine(y, s, x []float32, scale, shift float32) {
+	checkLen("SiLUAffine", len(x), len(y), len(s))
+	if len(x) == 0 {
+		return
+	}
+	if hasAVX512 {
+		siluAffineAVX512(&y[0], &s[0], &x[0], len(x), scale, shift)
+		return
+	}
+	siluAffineGo(y, s, x, scale, shift)
+}
+
+// Sigmoid sets y = 1/(1+exp(-x)).
+func Sigmoid(y, x []float32) {
+	checkLen("Sigmoid", len(x), len(y))
+	if len(x) == 0 {
+		return
+	}
+	if hasAVX512 {
+		sigmoidAVX512(&y[0], &x[0], len(x))
+		return
+	}
+	sigmoidGo(y, x)
+}
+
+// SiLUGradSums sets dz = dy * dSiLU/dz at z = x*scale + shift, from the
+// stored s = sigmoid(z), and returns Σdz and Σdz*(x-mean): the backward
+// pass of SiLUAffine and the two sums batch normalisation's backward needs.
+func SiLUGradSums(dz, dy, x, s []float32, scale, shift, mean float32) (sd, sdx float32) {
+	checkLen("SiLUGradSums", len(dy), len(dz), len(x), len(s))
+	if len(dy) == 0 {
+		return 0, 0
+	}
+	if hasAVX512 {
+		return siluGradSumsAVX512(&dz[0], &dy[0], &x[0], &s[0], len(dy), scale, shift, mean)
+	}
+	return siluGradSumsGo(dz, dy, x, s, scale, shift, mean)
+}
+
+// GradSums returns Σdy and Σdy*(x-mean).
+func GradSums(dy, x []float32, mean float32) (sd, sdx float32) {
+	checkLen("GradSums", len(dy), len(x))
+	if len(dy) == 0 {
+		return 0, 0
+	}
+	if hasAVX512 {
+		return gradSumsAVX512(&dy[0], &x[0], len(dy), mean)
+	}
+	return gradSumsGo(dy, x, mean)
+}
+
+// Combine sets dx = ka*dz + kx*(x-mean) + k0, the last step of batch
+// normalisation's backward pass; dx may be dz.
+func Combine(dx, dz, x []float32, ka, kx, mean, k0 float32) {
+	checkLen("Combine", len(dx), len(dz), len(x))
+	if len(dx) == 0 {
+		return
+	}
+	if hasAVX512 {
+		combineAVX512(&dx[0], &dz[0], &x[0], len(dx), ka, kx, mean, k0)
+		return
+	}
+	combineGo(dx, dz, x, ka, kx, mean, k0)
+}
+
+// ShiftedSums returns Σ(x-x0) and Σ(x-x0)²: a channel's mean and variance
+// with the shift x0 (any value near the mean) keeping float32 sums exact
+// enough for a channel whose mean is large next to its spread.
+func ShiftedSums(x []float32, x0 float32) (s, ss float64) {
+	if len(x) == 0 {
+		return 0, 0
+	}
+	if hasAVX512 {
+		a, b := shiftedSumsAVX512(&x[0], len(x), x0)
+		return float64(a), float64(b)
+	}
+	return shiftedSumsGo(x, x0)
+}

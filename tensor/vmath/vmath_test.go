@@ -1,0 +1,209 @@
+package vmath
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+func randSlice(r *rand.Rand, n int, scale float64) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64() * scale)
+	}
+	return s
+}
+
+func sigmoid64(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
+
+// closeRel reports whether got is within tol of want, relative to
+// max(|want|, floor).
+func closeRel(got float32, want, tol, floor float64) bool {
+	return math.Abs(float64(got)-want) <= tol*math.Max(math.Abs(want), floor)
+}
+
+var lengths = []int{1, 2, 7, 15, 16, 17, 31, 32, 33, 100, 1023}
+
+func TestSiLUAffineAndSigmoid(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range lengths {
+		for _, sc := range [][2]float32{{1, 0}, {0.7, -0.3}, {3, 2}} {
+			x := randSlice(r, n, 4)
+			if n > 10 { // saturation and clamping
+				x[0], x[1], x[2], x[3], x[4] = 100, -100, 88, -87, 0
+			}
+			y, s, yg, sg, sig := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+			SiLUAffine(y, s, x, sc[0], sc[1])
+			siluAffineGo(yg, sg, x, sc[0], sc[1])
+			Sigmoid(sig, x)
+			for i, v := range x {
+				z := float64(v)*float64(sc[0]) + float64(sc[1])
+				ws := sigmoid64(z)
+				// z itself is rounded to float32 (with or without FMA),
+				// which moves e^-z by up to |z| ulps.
+				tol := 1e-6 + 2e-7*math.Abs(z)
+				if !closeRel(s[i], ws, tol, 1e-30) || !closeRel(sg[i], ws, tol, 1e-30) {
+					t.Fatalf("n=%d scale=%v: sigmoid(%v) = %v (Go %v), want %v", n, sc, z, s[i], sg[i], ws)
+				}
+				// z = x*scale + shift may cancel: bound by the terms' size.
+				// Beyond |z| = 87 the sigmoid saturates near 1e-38.
+				floor := math.Max((math.Abs(float64(v*sc[0]))+math.Abs(float64(sc[1])))*ws, 1e-30)
+				if !closeRel(y[i], z*ws, tol, floor) || !closeRel(yg[i], z*ws, tol, floor) {
+					t.Fatalf("n=%d scale=%v: silu(%v) = %v (Go %v), want %v", n, sc, z, y[i], yg[i], z*ws)
+				}
+				if !closeRel(sig[i], sigmoid64(float64(v)), 1e-6, 1e-30) {
+					t.Fatalf("n=%d: Sigmoid(%v) = %v, want %v", n, v, sig[i], sigmoid64(float64(v)))
+				}
+			}
+		}
+	}
+}
+
+func TestSigmoidAccuracy(t *testing.T) {
+	impls := []struct {
+		name string
+		f    func(y, x []float32)
+	}{{"Sigmoid", Sigmoid}, {"sigmoidGo", sigmoidGo}}
+	var xs []float32
+	for x := -80.0; x <= 80; x += 0.0007 {
+		xs = append(xs, float32(x))
+	}
+	// Beyond the clamp the result saturates instead of wrapping around.
+	edges := []float32{-1000, -90, -20, 0, 20, 90, 1000, float32(math.NaN())}
+	for _, im := range impls {
+		y := make([]float32, len(xs))
+		im.f(y, xs)
+		var worst float64
+		for i, x := range xs {
+			want := sigmoid64(float64(x))
+			worst = max(worst, math.Abs(float64(y[i])-want)/want)
+		}
+		if worst > 3e-7 {
+			t.Errorf("%s: worst relative error %.3g, want <= 3e-7", im.name, worst)
+		}
+		ye := make([]float32, len(edges))
+		im.f(ye, edges)
+		for i, x := range edges {
+			want := sigmoid64(float64(x))
+			if got := float64(ye[i]); math.IsNaN(want) != math.IsNaN(got) || math.Abs(got-want) > 1e-7 {
+				t.Errorf("%s(%v) = %v, want %v", im.name, x, got, want)
+			}
+		}
+	}
+}
+
+func TestBatchNormReductions(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range lengths {
+		x, dy, s := randSlice(r, n, 2), randSlice(r, n, 1), make([]float32, n)
+		scale, shift, mean := float32(1.3), float32(-0.2), float32(0.1)
+		for i, v := range x {
+			s[i] = float32(sigmoid64(float64(v*scale + shift)))
+		}
+		dz, dzg := make([]float32, n), make([]float32, n)
+		sd, sdx := SiLUGradSums(dz, dy, x, s, scale, shift, mean)
+		sdg, sdxg := siluGradSumsGo(dzg, dy, x, s, scale, shift, mean)
+		var wsd, wsdx, gsd, gsdx, ws, wss float64
+		for i := range x {
+			z, g := float64(x[i]*scale+shift), float64(s[i])
+			d := float64(dy[i]) * g * (1 + z*(1-g))
+			// 1 + z(1-g) cancels near z = -1.28, where the rounding of z
+			// (FMA or not) shows; bound the error by the terms' size.
+			floor := math.Abs(float64(dy[i])*g) * (1 + math.Abs(z))
+			if !closeRel(dz[i], d, 1e-5, floor) || !closeRel(dzg[i], d, 1e-5, floor) {
+				t.Fatalf("n=%d: dz[%d] = %v (Go %v), want %v", n, i, dz[i], dzg[i], d)
+			}
+			wsd += d
+			wsdx += d * float64(x[i]-mean)
+			gsd += float64(dy[i])
+			gsdx += float64(dy[i]) * float64(x[i]-mean)
+			ws += float64(x[i] - mean)
+			wss += float64(x[i]-mean) * float64(x[i]-mean)
+		}
+		tol := 1e-5 * float64(n)
+		for _, c := range []struct {
+			name      string
+			got, want float64
+		}{
+			{"SiLUGradSums sd", float64(sd), wsd}, {"SiLUGradSums sdx", float64(sdx), wsdx},
+			{"siluGradSumsGo sd", float64(sdg), wsd}, {"siluGradSumsGo sdx", float64(sdxg), wsdx},
+		} {
+			if math.Abs(c.got-c.want) > tol {
+				t.Errorf("n=%d: %s = %v, want %v", n, c.name, c.got, c.want)
+			}
+		}
+		a, b := GradSums(dy, x, mean)
+		if math.Abs(float64(a)-gsd) > tol || math.Abs(float64(b)-gsdx) > tol {
+			t.Errorf("n=%d: GradSums = %v, %v, want %v, %v", n, a, b, gsd, gsdx)
+		}
+		a2, b2 := gradSumsGo(dy, x, mean)
+		if math.Abs(float64(a2)-gsd) > tol || math.Abs(float64(b2)-gsdx) > tol {
+			t.Errorf("n=%d: gradSumsGo = %v, %v, want %v, %v", n, a2, b2, gsd, gsdx)
+		}
+		s1, ss1 := ShiftedSums(x, mean)
+		s2, ss2 := shiftedSumsGo(x, mean)
+		if math.Abs(s1-ws) > tol || math.Abs(ss1-wss) > tol || math.Abs(s2-ws) > tol || math.Abs(ss2-wss) > tol {
+			t.Errorf("n=%d: ShiftedSums = %v, %v (Go %v, %v), want %v, %v", n, s1, ss1, s2, ss2, ws, wss)
+		}
+		dx, dxg := make([]float32, n), append([]float32(nil), dz...)
+		Combine(dx, dz, x, 0.5, -0.25, mean, 0.125)
+		combineGo(dxg, dxg, x, 0.5, -0.25, mean, 0.125) // in place, as documented
+		for i := range dx {
+			want := 0.5*float64(dz[i]) - 0.25*float64(x[i]-mean) + 0.125
+			floor := 0.5*math.Abs(float64(dz[i])) + 0.25*math.Abs(float64(x[i]-mean)) + 0.125
+			if !closeRel(dx[i], want, 1e-6, floor) || !closeRel(dxg[i], want, 1e-6, floor) {
+				t.Fatalf("n=%d: Combine[%d] = %v (Go %v), want %v", n, i, dx[i], dxg[i], want)
+			}
+		}
+	}
+}
+
+func TestEmptyAndMismatch(t *testing.T) {
+	SiLUAffine(nil, nil, nil, 1, 0)
+	Sigmoid(nil, nil)
+	if a, b := ShiftedSums(nil, 0); a != 0 || b != 0 {
+		t.Fatal("ShiftedSums(nil) != 0")
+	}
+	defer func() {
+		if r, _ := recover().(string); !strings.Contains(r, "slice lengths differ: 3 vs 2") {
+			t.Fatalf("panic = %q, want a message naming both lengths", r)
+		}
+	}()
+	SiLUAffine(make([]float32, 2), make([]float32, 3), make([]float32, 3), 1, 0)
+}
+
+func BenchmarkSiLUAffine(b *testing.B) {
+	x := randSlice(rand.New(rand.NewPCG(1, 1)), 1<<16, 3)
+	y, s := make([]float32, len(x)), make([]float32, len(x))
+	b.Run("vmath", func(b *testing.B) {
+		b.SetBytes(int64(len(x) * 4))
+		for b.Loop() {
+			SiLUAffine(y, s, x, 1.1, 0.1)
+		}
+	})
+	b.Run("go", func(b *testing.B) {
+		b.SetBytes(int64(len(x) * 4))
+		for b.Loop() {
+			siluAffineGo(y, s, x, 1.1, 0.1)
+		}
+	})
+}
+
+func BenchmarkSiLUGradSums(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	x, dy, s := randSlice(r, 1<<16, 3), randSlice(r, 1<<16, 1), randSlice(r, 1<<16, 1)
+	dz := make([]float32, len(x))
+	b.Run("vmath", func(b *testing.B) {
+		b.SetBytes(int64(len(x) * 4))
+		for b.Loop() {
+			SiLUGradSums(dz, dy, x, s, 1.1, 0.1, 0.2)
+		}
+	})
+	b.Run("go", func(b *testing.B) {
+		b.SetBytes(int64(len(x) * 4))
+		for b.Loop() {
+			siluGradSumsGo(dz, dy, x, s, 1.1, 0.1, 0.2)
+		}
+	})
+}
