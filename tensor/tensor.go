@@ -1,6 +1,7 @@
 // Package tensor holds dense float32 tensors in row-major (NCHW for images)
-// layout and the loops that move their data: im2col/col2im and
-// element-wise kernels. Matrix products live in tensor/gemm.
+// layout and the loops that move their data (im2col/col2im). Matrix
+// products live in tensor/gemm, vectorised element-wise math in
+// tensor/vmath.
 package tensor
 
 import (
