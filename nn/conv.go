@@ -8,6 +8,7 @@ import (
 
 	"github.com/yolops/yolops/parallel"
 	"github.com/yolops/yolops/tensor"
+	"github.com/yolops/yolops/tensor/gemm"
 )
 
 // GemmTimer accumulates the wall time a layer spends in GEMM calls, to
@@ -54,6 +55,9 @@ type Conv2d struct {
 	y, dx *tensor.Tensor
 	col   []float32 // column matrix of one image; reused as dcol in Backward
 	geom  tensor.ConvGeom
+	// The weights packed once per pass for the GEMMs of every image: W for
+	// Forward, W^T for the input gradient.
+	w, wt gemm.PackedA
 
 	// Arguments of the pool bodies below, set before each For.
 	img   []float32 // the image being lowered, or the input gradient
@@ -127,10 +131,10 @@ func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	oh, ow := g.OutH(), g.OutW()
 	fitNCHW(c.y, n, c.OutC, oh, ow)
 	rows, p := g.ColRows(), oh*ow
-	wt := c.Weight.Value.Data
 	if !c.pointwise() {
 		c.col = fitFloats(c.col, rows*p)
 	}
+	c.packA(&c.w, false, c.OutC, rows, c.Weight.Value.Data, rows)
 	for i := range n {
 		img := x.Data[i*ch*h*w : (i+1)*ch*h*w]
 		out := c.y.Data[i*c.OutC*p : (i+1)*c.OutC*p]
@@ -139,7 +143,7 @@ func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 			c.im2col(img)
 			col = c.col
 		}
-		c.sgemm(false, false, c.OutC, p, rows, wt, rows, col, p, 0, out, p)
+		c.sgemmPacked(&c.w, p, col, p, out, p)
 	}
 	if c.Bias != nil {
 		c.plane, c.batch = p, n
@@ -158,9 +162,10 @@ func (c *Conv2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	g := c.geom
 	n, p, rows := c.x.Shape[0], g.ColCols(), g.ColRows()
 	size := g.C * g.H * g.W
-	wt, dw := c.Weight.Value.Data, c.Weight.Grad.Data
+	dw := c.Weight.Grad.Data
 	if !c.SkipInputGrad {
 		fitNCHW(c.dx, n, g.C, g.H, g.W)
+		c.packA(&c.wt, true, rows, c.OutC, c.Weight.Value.Data, rows)
 	}
 	for i := range n {
 		img := c.x.Data[i*size : (i+1)*size]
@@ -168,7 +173,7 @@ func (c *Conv2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
 		if c.pointwise() {
 			c.sgemm(false, true, c.OutC, rows, p, d, p, img, p, 1, dw, rows)
 			if !c.SkipInputGrad {
-				c.sgemm(true, false, rows, p, c.OutC, wt, rows, d, p, 0, c.dx.Data[i*size:(i+1)*size], p)
+				c.sgemmPacked(&c.wt, p, d, p, c.dx.Data[i*size:(i+1)*size], p)
 			}
 			continue
 		}
@@ -178,7 +183,7 @@ func (c *Conv2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
 			continue
 		}
 		// The columns have served dW; overwrite them with dL/dcol.
-		c.sgemm(true, false, rows, p, c.OutC, wt, rows, d, p, 0, c.col, p)
+		c.sgemmPacked(&c.wt, p, d, p, c.col, p)
 		c.img = c.dx.Data[i*size : (i+1)*size]
 		c.e.Pool.For(g.C, 1, c.col2imRun)
 	}
@@ -194,15 +199,39 @@ func (c *Conv2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	return c.dx
 }
 
+// The GEMM calls go through these wrappers, which time them when
+// GemmTime is set.
+
 func (c *Conv2d) sgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, out []float32, ldc int) {
-	if c.GemmTime == nil {
-		c.e.Gemm.Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, beta, out, ldc)
-		return
-	}
-	start := time.Now()
+	t := c.gemmStart()
 	c.e.Gemm.Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, beta, out, ldc)
-	c.GemmTime.Elapsed += time.Since(start)
-	c.GemmTime.Calls++
+	c.gemmStop(t)
+}
+
+func (c *Conv2d) packA(dst *gemm.PackedA, transA bool, m, k int, a []float32, lda int) {
+	t := c.gemmStart()
+	c.e.Gemm.PackA(dst, transA, m, k, 1, a, lda)
+	c.gemmStop(t)
+}
+
+func (c *Conv2d) sgemmPacked(pa *gemm.PackedA, n int, b []float32, ldb int, out []float32, ldc int) {
+	t := c.gemmStart()
+	c.e.Gemm.SgemmPacked(pa, false, n, b, ldb, 0, out, ldc)
+	c.gemmStop(t)
+}
+
+func (c *Conv2d) gemmStart() time.Time {
+	if c.GemmTime == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+func (c *Conv2d) gemmStop(start time.Time) {
+	if c.GemmTime != nil {
+		c.GemmTime.Elapsed += time.Since(start)
+		c.GemmTime.Calls++
+	}
 }
 
 // im2col lowers img into c.col on all workers, split by rows.

@@ -85,6 +85,7 @@ type call struct {
 	alpha          float32
 	a              []float32
 	lda            int
+	pa             *PackedA // op(A) packed ahead, or nil
 	b              []float32
 	ldb            int
 	beta           float32
@@ -169,6 +170,61 @@ func (g *Gemm) Sgemm(transA, transB bool, m, n, k int, alpha float32,
 		g.dotSgemm()
 		return
 	}
+	g.packed()
+}
+
+// PackedA is op(A) packed once for several products that share it, as a
+// convolution's weights are shared by every image of a batch. Gemm.PackA
+// fills it; it serves only Gemms with the same kernel.
+type PackedA struct {
+	kernel string
+	m, k   int
+	data   []float32 // KC-column blocks of MR-row panels
+}
+
+// PackA packs alpha*op(A), m x k, into dst for SgemmPacked, reusing dst's
+// memory. It panics, like Sgemm, when the sizes do not fit a.
+func (g *Gemm) PackA(dst *PackedA, transA bool, m, k int, alpha float32, a []float32, lda int) {
+	if m < 0 || k < 0 {
+		panic(fmt.Sprintf("gemm: negative size m=%d k=%d", m, k))
+	}
+	checkMatrix("A", transA, m, k, a, lda)
+	mr, kcMax := g.k.MR, g.k.KC
+	mpad := roundUp(m, mr)
+	dst.kernel, dst.m, dst.k = g.k.Name, m, k
+	dst.data = grow(dst.data, mpad*k)
+	for pc := 0; pc < k; pc += kcMax {
+		packA(dst.data[pc*mpad:], transA, a, lda, 0, pc, m, min(kcMax, k-pc), mr, alpha)
+	}
+}
+
+// SgemmPacked is Sgemm with op(A) (and alpha) taken from pa: C = A*op(B) +
+// beta*C, with A pa's m x k matrix.
+func (g *Gemm) SgemmPacked(pa *PackedA, transB bool, n int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if pa.kernel != g.k.Name {
+		panic(fmt.Sprintf("gemm: A was packed for kernel %q, this Gemm uses %q", pa.kernel, g.k.Name))
+	}
+	m, k := pa.m, pa.k
+	if n < 0 {
+		panic(fmt.Sprintf("gemm: negative size n=%d", n))
+	}
+	checkMatrix("B", transB, k, n, b, ldb)
+	checkMatrix("C", false, m, n, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		scale(c, ldc, 0, m, 0, n, beta)
+		return
+	}
+	g.call = call{transB: transB, m: m, n: n, k: k, pa: pa, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
+	g.packed()
+}
+
+// packed runs the call in g.call on the packed path.
+func (g *Gemm) packed() {
+	m, n, k := g.call.m, g.call.n, g.call.k
+	c, ldc := g.call.c, g.call.ldc
 	mt := (m + g.k.MR - 1) / g.k.MR
 	nt := (n + g.k.NR - 1) / g.k.NR
 	kt := (k + g.k.KC - 1) / g.k.KC
@@ -178,8 +234,9 @@ func (g *Gemm) Sgemm(transA, transB bool, m, n, k int, alpha float32,
 	// worker least. K only serves a small C with a long K (the weight
 	// gradient of an early convolution: 16x144 summed over 6400 pixels),
 	// each worker summing into its own copy of C.
-	costN := splitCost(nt, workers, g.k.NR, mt*g.k.MR, k)
-	costM := splitCost(mt, workers, g.k.MR, nt*g.k.NR, k)
+	packsA := g.call.pa == nil
+	costN := splitCost(nt, workers, g.k.NR, mt*g.k.MR, k, packsA, true)
+	costM := splitCost(mt, workers, g.k.MR, nt*g.k.NR, k, true, packsA)
 	g.call.split, g.call.units = splitN, nt
 	if costM < costN {
 		g.call.split, g.call.units = splitM, mt
@@ -220,11 +277,19 @@ func balance(units, workers int) float64 {
 
 // splitCost estimates the busiest worker's time, in units of one packed
 // element, when units tiles of width tile are dealt out along one dimension
-// and the other, of size other, is packed whole by every worker. A kernel
-// does about 32 multiply-adds in the time packing copies one element.
-func splitCost(units, workers, tile, other, k int) float64 {
+// and the other, of size other, is packed whole by every worker (if
+// packOther; its share, if packShare). A kernel does about 32
+// multiply-adds in the time packing copies one element.
+func splitCost(units, workers, tile, other, k int, packShare, packOther bool) float64 {
 	share := (units + workers - 1) / workers * tile
-	return float64(share*other*k)/32 + float64((share+other)*k)
+	cost := float64(share*other*k) / 32
+	if packShare {
+		cost += float64(share * k)
+	}
+	if packOther {
+		cost += float64(other * k)
+	}
+	return cost
 }
 
 // part computes the units [lo, hi) of the split dimension on worker w.
@@ -277,8 +342,11 @@ func (g *Gemm) block(buf *buffers, i0, i1, j0, j1, k0, k1 int, c []float32, ldc 
 	kcMax := min(kr.KC, k1-k0)
 	mcMax := min(kr.MC, roundUp(i1-i0, mr))
 	ncMax := min(kr.NC, roundUp(j1-j0, nr))
-	buf.a = grow(buf.a, mcMax*kcMax)
+	if cl.pa == nil {
+		buf.a = grow(buf.a, mcMax*kcMax)
+	}
 	buf.b = grow(buf.b, ncMax*kcMax)
+	mpad := roundUp(cl.m, mr)
 	for jc := j0; jc < j1; jc += kr.NC {
 		nc := min(kr.NC, j1-jc)
 		for pc := k0; pc < k1; pc += kr.KC {
@@ -286,21 +354,27 @@ func (g *Gemm) block(buf *buffers, i0, i1, j0, j1, k0, k1 int, c []float32, ldc 
 			packB(buf.b, cl.transB, cl.b, cl.ldb, pc, jc, kc, nc, nr)
 			for ic := i0; ic < i1; ic += kr.MC {
 				mc := min(kr.MC, i1-ic)
-				packA(buf.a, cl.transA, cl.a, cl.lda, ic, pc, mc, kc, mr, cl.alpha)
-				g.macro(buf, ic, jc, mc, nc, kc, c, ldc, set && pc == k0)
+				a := buf.a
+				if cl.pa != nil {
+					a = cl.pa.data[pc*mpad+ic*kc:]
+				} else {
+					packA(a, cl.transA, cl.a, cl.lda, ic, pc, mc, kc, mr, cl.alpha)
+				}
+				g.macro(a, buf, ic, jc, mc, nc, kc, c, ldc, set && pc == k0)
 			}
 		}
 	}
 }
 
-// macro runs the kernel over an mc x nc block of C from packed A and B.
-func (g *Gemm) macro(buf *buffers, ic, jc, mc, nc, kc int, c []float32, ldc int, set bool) {
+// macro runs the kernel over an mc x nc block of C from packed A (in a)
+// and B (in buf).
+func (g *Gemm) macro(a []float32, buf *buffers, ic, jc, mc, nc, kc int, c []float32, ldc int, set bool) {
 	mr, nr := g.k.MR, g.k.NR
 	for jr := 0; jr < nc; jr += nr {
 		bp := &buf.b[jr*kc]
 		nn := min(nr, nc-jr)
 		for ir := 0; ir < mc; ir += mr {
-			ap := &buf.a[ir*kc]
+			ap := &a[ir*kc]
 			mm := min(mr, mc-ir)
 			off := (ic+ir)*ldc + jc + jr
 			e := edge{mr, nr, g.k.fn, g.k.set}

@@ -158,3 +158,53 @@ func TestSgemmAllocatesNothing(t *testing.T) {
 		t.Fatalf("Sgemm allocated %v times per call, want 0", allocs)
 	}
 }
+
+func TestSgemmPackedMatchesSgemm(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	pool := parallel.New(2)
+	defer pool.Close()
+	for _, kern := range Kernels() {
+		g := NewWithKernel(pool, kern)
+		var pa PackedA // reused across shapes, as a layer reuses it across batches
+		for _, s := range []struct{ m, n, k int }{
+			{1, 1, 1}, {13, 33, 17}, {16, 6400, 144}, {150, 70, 600}, {256, 100, 1152}, {7, 5, 300},
+		} {
+			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}} {
+				lda, arows := s.k, s.m
+				if tr[0] {
+					lda, arows = s.m, s.k
+				}
+				ldb, brows := s.n, s.k
+				if tr[1] {
+					ldb, brows = s.k, s.n
+				}
+				a, b := randSlice(r, arows*lda), randSlice(r, brows*ldb)
+				c0 := randSlice(r, s.m*s.n)
+				for _, beta := range []float32{0, 1} {
+					want := naive(tr[0], tr[1], s.m, s.n, s.k, 0.5, a, lda, b, ldb, beta, c0, s.n)
+					got := append([]float32(nil), c0...)
+					g.PackA(&pa, tr[0], s.m, s.k, 0.5, a, lda)
+					g.SgemmPacked(&pa, tr[1], s.n, b, ldb, beta, got, s.n)
+					for i := range got {
+						if math.Abs(float64(got[i]-want[i])) > 1e-5*float64(s.k+1)*(1+math.Abs(float64(want[i]))) {
+							t.Fatalf("%s %dx%dx%d tA=%v tB=%v beta=%v: c[%d] = %v, want %v",
+								kern.Name, s.m, s.n, s.k, tr[0], tr[1], beta, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+	// A packed for one kernel must not be used with another.
+	ks := Kernels()
+	if len(ks) > 1 {
+		var pa PackedA
+		NewWithKernel(nil, ks[0]).PackA(&pa, false, 2, 2, 1, make([]float32, 4), 2)
+		defer func() {
+			if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "was packed for kernel") {
+				t.Fatalf("panic = %v, want a kernel mismatch", r)
+			}
+		}()
+		NewWithKernel(nil, ks[1]).SgemmPacked(&pa, false, 2, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+	}
+}
