@@ -1,0 +1,199 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/yolops/yolops/parallel"
+	"github.com/yolops/yolops/tensor"
+)
+
+// Concat joins NCHW tensors of equal N, H and W along channels, as
+// torch.cat(xs, 1) does in YOLOv8's C2f, SPPF and neck.
+type Concat struct {
+	name   string
+	e      *Engine
+	xs     []*tensor.Tensor // inputs of the last Forward (their shapes)
+	y      *tensor.Tensor
+	dxs    []*tensor.Tensor
+	dy     []float32
+	fwdRun parallel.Func
+	bwdRun parallel.Func
+}
+
+// NewConcat returns a channel concatenation.
+func NewConcat(e *Engine, name string) *Concat {
+	c := &Concat{name: name, e: e, y: tensor.New(0, 0, 0, 0)}
+	c.fwdRun, c.bwdRun = c.fwdPart, c.bwdPart
+	return c
+}
+
+// Forward returns the inputs joined along channels.
+func (c *Concat) Forward(xs ...*tensor.Tensor) *tensor.Tensor {
+	if len(xs) == 0 {
+		panic(fmt.Sprintf("nn.Concat %s: no inputs", c.name))
+	}
+	n, _, h, w, err := xs[0].NCHW()
+	if err != nil {
+		panic(fmt.Sprintf("nn.Concat %s: input 0 shape %v, want [N C H W]", c.name, xs[0].Shape))
+	}
+	total := 0
+	for i, x := range xs {
+		xn, xc, xh, xw, err := x.NCHW()
+		if err != nil || xn != n || xh != h || xw != w {
+			panic(fmt.Sprintf("nn.Concat %s: shape mismatch: input 0 %v vs input %d %v", c.name, xs[0].Shape, i, x.Shape))
+		}
+		total += xc
+	}
+	c.xs = append(c.xs[:0], xs...)
+	fitNCHW(c.y, n, total, h, w)
+	c.e.Pool.For(n, 1, c.fwdRun)
+	return c.y
+}
+
+func (c *Concat) fwdPart(_, lo, hi int) {
+	hw := c.y.Shape[2] * c.y.Shape[3]
+	total := c.y.Shape[1]
+	for i := lo; i < hi; i++ {
+		off := i * total * hw
+		for _, x := range c.xs {
+			size := x.Shape[1] * hw
+			copy(c.y.Data[off:off+size], x.Data[i*size:(i+1)*size])
+			off += size
+		}
+	}
+}
+
+// Backward splits dy into the gradients of the inputs, in order.
+func (c *Concat) Backward(dy *tensor.Tensor) []*tensor.Tensor {
+	if len(c.xs) == 0 {
+		panic(fmt.Sprintf("nn.Concat %s: Backward before Forward", c.name))
+	}
+	checkGradShape("nn.Concat", c.name, dy, c.y)
+	for len(c.dxs) < len(c.xs) {
+		c.dxs = append(c.dxs, tensor.New(0, 0, 0, 0))
+	}
+	c.dxs = c.dxs[:len(c.xs)]
+	for i, x := range c.xs {
+		fitLike(c.dxs[i], x)
+	}
+	c.dy = dy.Data
+	c.e.Pool.For(dy.Shape[0], 1, c.bwdRun)
+	c.dy = nil
+	return c.dxs
+}
+
+func (c *Concat) bwdPart(_, lo, hi int) {
+	hw := c.y.Shape[2] * c.y.Shape[3]
+	total := c.y.Shape[1]
+	for i := lo; i < hi; i++ {
+		off := i * total * hw
+		for _, dx := range c.dxs {
+			size := dx.Shape[1] * hw
+			copy(dx.Data[i*size:(i+1)*size], c.dy[off:off+size])
+			off += size
+		}
+	}
+}
+
+// Split cuts an NCHW tensor along channels into parts of the given sizes,
+// as tensor.split (C2f's chunk(2, 1)) does.
+type Split struct {
+	Sizes  []int
+	name   string
+	e      *Engine
+	x      *tensor.Tensor
+	ys     []*tensor.Tensor
+	dx     *tensor.Tensor
+	dys    []*tensor.Tensor
+	fwdRun parallel.Func
+	bwdRun parallel.Func
+}
+
+// NewSplit returns a split into parts of sizes channels.
+func NewSplit(e *Engine, name string, sizes ...int) *Split {
+	if len(sizes) == 0 {
+		panic(fmt.Sprintf("nn.NewSplit %s: no sizes", name))
+	}
+	s := &Split{Sizes: append([]int(nil), sizes...), name: name, e: e, dx: tensor.New(0, 0, 0, 0)}
+	for _, sz := range sizes {
+		if sz < 1 {
+			panic(fmt.Sprintf("nn.NewSplit %s: sizes %v must be positive", name, sizes))
+		}
+		s.ys = append(s.ys, tensor.New(0, 0, 0, 0))
+	}
+	s.fwdRun, s.bwdRun = s.fwdPart, s.bwdPart
+	return s
+}
+
+func (s *Split) channels() int {
+	t := 0
+	for _, sz := range s.Sizes {
+		t += sz
+	}
+	return t
+}
+
+// Forward returns the parts of x, owned by the layer.
+func (s *Split) Forward(x *tensor.Tensor) []*tensor.Tensor {
+	n, c, h, w, err := x.NCHW()
+	if err != nil || c != s.channels() {
+		panic(fmt.Sprintf("nn.Split %s: input shape %v, want [N %d H W] for sizes %v", s.name, x.Shape, s.channels(), s.Sizes))
+	}
+	s.x = x
+	for i, sz := range s.Sizes {
+		fitNCHW(s.ys[i], n, sz, h, w)
+	}
+	s.e.Pool.For(n, 1, s.fwdRun)
+	return s.ys
+}
+
+func (s *Split) fwdPart(_, lo, hi int) {
+	hw := s.x.Shape[2] * s.x.Shape[3]
+	c := s.x.Shape[1]
+	for i := lo; i < hi; i++ {
+		off := i * c * hw
+		for _, y := range s.ys {
+			size := y.Shape[1] * hw
+			copy(y.Data[i*size:(i+1)*size], s.x.Data[off:off+size])
+			off += size
+		}
+	}
+}
+
+// Backward joins the parts' gradients into the input's; a nil part
+// contributes zeros (a part nothing consumed).
+func (s *Split) Backward(dys ...*tensor.Tensor) *tensor.Tensor {
+	if s.x == nil {
+		panic(fmt.Sprintf("nn.Split %s: Backward before Forward", s.name))
+	}
+	if len(dys) != len(s.ys) {
+		panic(fmt.Sprintf("nn.Split %s: %d gradients for %d parts", s.name, len(dys), len(s.ys)))
+	}
+	for i, d := range dys {
+		if d != nil {
+			checkGradShape("nn.Split", s.name, d, s.ys[i])
+		}
+	}
+	fitLike(s.dx, s.x)
+	s.dys = append(s.dys[:0], dys...)
+	s.e.Pool.For(s.x.Shape[0], 1, s.bwdRun)
+	clear(s.dys) // drop references to the callers' tensors
+	return s.dx
+}
+
+func (s *Split) bwdPart(_, lo, hi int) {
+	hw := s.x.Shape[2] * s.x.Shape[3]
+	c := s.x.Shape[1]
+	for i := lo; i < hi; i++ {
+		off := i * c * hw
+		for j, d := range s.dys {
+			size := s.Sizes[j] * hw
+			if d == nil {
+				clear(s.dx.Data[off : off+size])
+			} else {
+				copy(s.dx.Data[off:off+size], d.Data[i*size:(i+1)*size])
+			}
+			off += size
+		}
+	}
+}
