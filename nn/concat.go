@@ -12,7 +12,8 @@ import (
 type Concat struct {
 	name   string
 	e      *Engine
-	xs     []*tensor.Tensor // inputs of the last Forward (their shapes)
+	xs     []*tensor.Tensor // inputs of the last Forward
+	chans  []int            // their channel counts
 	y      *tensor.Tensor
 	dxs    []*tensor.Tensor
 	dy     []float32
@@ -45,21 +46,18 @@ func (c *Concat) Forward(xs ...*tensor.Tensor) *tensor.Tensor {
 		total += xc
 	}
 	c.xs = append(c.xs[:0], xs...)
+	c.chans = c.chans[:0]
+	for _, x := range xs {
+		c.chans = append(c.chans, x.Shape[1])
+	}
 	fitNCHW(c.y, n, total, h, w)
 	c.e.Pool.For(n, 1, c.fwdRun)
 	return c.y
 }
 
 func (c *Concat) fwdPart(_, lo, hi int) {
-	hw := c.y.Shape[2] * c.y.Shape[3]
-	total := c.y.Shape[1]
 	for i := lo; i < hi; i++ {
-		off := i * total * hw
-		for _, x := range c.xs {
-			size := x.Shape[1] * hw
-			copy(c.y.Data[off:off+size], x.Data[i*size:(i+1)*size])
-			off += size
-		}
+		joinImage(c.y.Data, c.xs, c.chans, i, c.y.Shape[2]*c.y.Shape[3])
 	}
 }
 
@@ -83,15 +81,42 @@ func (c *Concat) Backward(dy *tensor.Tensor) []*tensor.Tensor {
 }
 
 func (c *Concat) bwdPart(_, lo, hi int) {
-	hw := c.y.Shape[2] * c.y.Shape[3]
-	total := c.y.Shape[1]
 	for i := lo; i < hi; i++ {
-		off := i * total * hw
-		for _, dx := range c.dxs {
-			size := dx.Shape[1] * hw
-			copy(dx.Data[i*size:(i+1)*size], c.dy[off:off+size])
-			off += size
+		cutImage(c.dy, c.dxs, c.chans, i, c.y.Shape[2]*c.y.Shape[3])
+	}
+}
+
+// joinImage copies image i of each part into image i of whole, their
+// channels one after another; a nil part stands for zeros.
+func joinImage(whole []float32, parts []*tensor.Tensor, chans []int, i, hw int) {
+	total := 0
+	for _, c := range chans {
+		total += c
+	}
+	off := i * total * hw
+	for j, c := range chans {
+		size := c * hw
+		if parts[j] == nil {
+			clear(whole[off : off+size])
+		} else {
+			copy(whole[off:off+size], parts[j].Data[i*size:(i+1)*size])
 		}
+		off += size
+	}
+}
+
+// cutImage copies image i of whole into image i of each part, the inverse
+// of joinImage.
+func cutImage(whole []float32, parts []*tensor.Tensor, chans []int, i, hw int) {
+	total := 0
+	for _, c := range chans {
+		total += c
+	}
+	off := i * total * hw
+	for j, c := range chans {
+		size := c * hw
+		copy(parts[j].Data[i*size:(i+1)*size], whole[off:off+size])
+		off += size
 	}
 }
 
@@ -148,15 +173,8 @@ func (s *Split) Forward(x *tensor.Tensor) []*tensor.Tensor {
 }
 
 func (s *Split) fwdPart(_, lo, hi int) {
-	hw := s.x.Shape[2] * s.x.Shape[3]
-	c := s.x.Shape[1]
 	for i := lo; i < hi; i++ {
-		off := i * c * hw
-		for _, y := range s.ys {
-			size := y.Shape[1] * hw
-			copy(y.Data[i*size:(i+1)*size], s.x.Data[off:off+size])
-			off += size
-		}
+		cutImage(s.x.Data, s.ys, s.Sizes, i, s.x.Shape[2]*s.x.Shape[3])
 	}
 }
 
@@ -182,18 +200,7 @@ func (s *Split) Backward(dys ...*tensor.Tensor) *tensor.Tensor {
 }
 
 func (s *Split) bwdPart(_, lo, hi int) {
-	hw := s.x.Shape[2] * s.x.Shape[3]
-	c := s.x.Shape[1]
 	for i := lo; i < hi; i++ {
-		off := i * c * hw
-		for j, d := range s.dys {
-			size := s.Sizes[j] * hw
-			if d == nil {
-				clear(s.dx.Data[off : off+size])
-			} else {
-				copy(s.dx.Data[off:off+size], d.Data[i*size:(i+1)*size])
-			}
-			off += size
-		}
+		joinImage(s.dx.Data, s.dys, s.Sizes, i, s.x.Shape[2]*s.x.Shape[3])
 	}
 }
