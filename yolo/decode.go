@@ -1,0 +1,81 @@
+package yolo
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/yolops/yolops/tensor"
+)
+
+// Decode turns the head's maps (from Forward in evaluation mode) into
+// Ultralytics' inference output: dst [N, 4+NC, A], for the A anchors of
+// P3, P4 and P5 in that order, row-major within each level, rows 0-3 the
+// box centre x, y, width and height in input pixels (the expectation of
+// each side's DFL distribution, measured from the anchor at the cell
+// centre, times the stride) and rows 4.. the class probabilities
+// (sigmoid of the logits). It is Detect._inference of Ultralytics 8.2.
+func Decode(dst *tensor.Tensor, maps [3]*tensor.Tensor, nc int) {
+	no := 4*RegMax + nc
+	n, a := 0, 0
+	for i, m := range maps {
+		mn, mc, h, w, err := m.NCHW()
+		if err != nil || mc != no || (i > 0 && mn != n) {
+			panic(fmt.Sprintf("yolo.Decode: map %d has shape %v, want [N %d H W]", i, m.Shape, no))
+		}
+		n = mn
+		a += h * w
+	}
+	if len(dst.Shape) != 3 || dst.Shape[0] != n || dst.Shape[1] != 4+nc || dst.Shape[2] != a {
+		dst.Reshape(n, 4+nc, a)
+	}
+	var bins [RegMax]float32
+	for b := range n {
+		out := dst.Data[b*(4+nc)*a : (b+1)*(4+nc)*a]
+		off := 0
+		for i, m := range maps {
+			h, w := m.Shape[2], m.Shape[3]
+			hw := h * w
+			src := m.Data[b*no*hw : (b+1)*no*hw]
+			s := float32(strides[i])
+			for p := range hw {
+				ax, ay := float32(p%w)+0.5, float32(p/w)+0.5
+				var dist [4]float32
+				for side := range 4 {
+					for k := range RegMax {
+						bins[k] = src[(side*RegMax+k)*hw+p]
+					}
+					dist[side] = expectation(&bins)
+				}
+				x1, y1 := ax-dist[0], ay-dist[1]
+				x2, y2 := ax+dist[2], ay+dist[3]
+				col := off + p
+				out[0*a+col] = (x1 + x2) / 2 * s
+				out[1*a+col] = (y1 + y2) / 2 * s
+				out[2*a+col] = (x2 - x1) * s
+				out[3*a+col] = (y2 - y1) * s
+				for c := range nc {
+					out[(4+c)*a+col] = sigmoid(src[(4*RegMax+c)*hw+p])
+				}
+			}
+			off += hw
+		}
+	}
+}
+
+// expectation is Σ k·softmax(bins)_k, what DFL's fixed convolution
+// computes.
+func expectation(bins *[RegMax]float32) float32 {
+	m := bins[0]
+	for _, v := range bins[1:] {
+		m = max(m, v)
+	}
+	var sum, wsum float32
+	for k, v := range bins {
+		e := float32(math.Exp(float64(v - m)))
+		sum += e
+		wsum += e * float32(k)
+	}
+	return wsum / sum
+}
+
+func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
