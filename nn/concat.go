@@ -150,6 +150,22 @@ func NewSplit(e *Engine, name string, sizes ...int) *Split {
 	return s
 }
 
+// NewChunk returns the split torch.chunk(x, chunks, 1) makes of a tensor
+// with the given number of channels: parts of ceil(channels/chunks)
+// channels, the last smaller when they don't divide, and so possibly fewer
+// than chunks parts. C2f's chunk(2, 1) is NewChunk(e, name, 2*c, 2).
+func NewChunk(e *Engine, name string, channels, chunks int) *Split {
+	if channels < 1 || chunks < 1 {
+		panic(fmt.Sprintf("nn.NewChunk %s: %d channels in %d chunks, want both positive", name, channels, chunks))
+	}
+	size := (channels + chunks - 1) / chunks
+	var sizes []int
+	for c := channels; c > 0; c -= size {
+		sizes = append(sizes, min(size, c))
+	}
+	return NewSplit(e, name, sizes...)
+}
+
 func (s *Split) channels() int {
 	t := 0
 	for _, sz := range s.Sizes {

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/yolops/yolops/parallel"
 	"github.com/yolops/yolops/tensor"
@@ -10,6 +11,11 @@ import (
 // MaxPool2d is max pooling with a k x k window, stride 1 and padding k/2
 // (k odd), so that the output has the input's size: the pooling of
 // YOLOv8's SPPF block (k=5). Padding never wins, as PyTorch pads with -inf.
+//
+// The window is searched as a row pass and then a column pass (2k instead
+// of k² comparisons per output). Both passes keep the first maximum and
+// let any NaN replace it, so the winner is the one PyTorch's raster scan
+// picks: the first maximum in row-major order, or the last NaN.
 type MaxPool2d struct {
 	K    int
 	name string
@@ -17,7 +23,10 @@ type MaxPool2d struct {
 
 	x, y, dx *tensor.Tensor
 	// arg[i] is the index within its plane of the input that won output i.
-	arg    []int32
+	arg []int32
+	// rowMax and rowArg hold one plane of the row pass per worker.
+	rowMax [][]float32
+	rowArg [][]int32
 	dy     []float32
 	fwdRun parallel.Func
 	bwdRun parallel.Func
@@ -28,7 +37,9 @@ func NewMaxPool2d(e *Engine, name string, k int) *MaxPool2d {
 	if k < 1 || k%2 == 0 {
 		panic(fmt.Sprintf("nn.NewMaxPool2d %s: kernel %d, want an odd size >= 1", name, k))
 	}
-	m := &MaxPool2d{K: k, name: name, e: e, y: tensor.New(0, 0, 0, 0), dx: tensor.New(0, 0, 0, 0)}
+	nw := e.Pool.Workers()
+	m := &MaxPool2d{K: k, name: name, e: e, y: tensor.New(0, 0, 0, 0), dx: tensor.New(0, 0, 0, 0),
+		rowMax: make([][]float32, nw), rowArg: make([][]int32, nw)}
 	m.fwdRun, m.bwdRun = m.fwdPart, m.bwdPart
 	return m
 }
@@ -42,33 +53,54 @@ func (m *MaxPool2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	m.x = x
 	fitLike(m.y, x)
 	m.arg = fitInt32(m.arg, len(x.Data))
-	m.e.Pool.For(n*c, max(1, elemGrain/(h*w+1)), m.fwdRun)
+	for i := range m.rowMax {
+		m.rowMax[i] = fitFloats(m.rowMax[i], h*w)
+		m.rowArg[i] = fitInt32(m.rowArg[i], h*w)
+	}
+	m.e.Pool.For(n*c, max(1, elemGrain/(2*m.K*h*w+1)), m.fwdRun)
 	return m.y
 }
 
-// fwdPart pools planes [lo, hi).
-func (m *MaxPool2d) fwdPart(_, lo, hi int) {
+// fwdPart pools planes [lo, hi) on worker wk.
+func (m *MaxPool2d) fwdPart(wk, lo, hi int) {
 	h, w := m.x.Shape[2], m.x.Shape[3]
+	hw := h * w
 	r := m.K / 2
+	rmax, rarg := m.rowMax[wk][:hw], m.rowArg[wk][:hw]
+	negInf := float32(math.Inf(-1))
 	for pl := lo; pl < hi; pl++ {
-		x := m.x.Data[pl*h*w : (pl+1)*h*w]
-		y := m.y.Data[pl*h*w : (pl+1)*h*w]
-		arg := m.arg[pl*h*w : (pl+1)*h*w]
-		for oy := 0; oy < h; oy++ {
-			y0, y1 := max(oy-r, 0), min(oy+r+1, h)
+		x := m.x.Data[pl*hw : (pl+1)*hw]
+		y := m.y.Data[pl*hw : (pl+1)*hw]
+		arg := m.arg[pl*hw : (pl+1)*hw]
+		// Row pass: the maximum of each row window and its input index.
+		for iy := 0; iy < h; iy++ {
+			row := x[iy*w : (iy+1)*w]
 			for ox := 0; ox < w; ox++ {
 				x0, x1 := max(ox-r, 0), min(ox+r+1, w)
-				// Scan in PyTorch's order, keeping the first maximum; a NaN
-				// wins, as in PyTorch, so that it shows downstream.
-				best, bi := x[y0*w+x0], y0*w+x0
-				for iy := y0; iy < y1; iy++ {
-					for ix := x0; ix < x1; ix++ {
-						if v := x[iy*w+ix]; v > best || (v != v && best == best) {
-							best, bi = v, iy*w+ix
-						}
+				best, bi := negInf, x0
+				for ix := x0; ix < x1; ix++ {
+					if v := row[ix]; v > best || v != v {
+						best, bi = v, ix
 					}
 				}
-				y[oy*w+ox], arg[oy*w+ox] = best, int32(bi)
+				rmax[iy*w+ox], rarg[iy*w+ox] = best, int32(iy*w+bi)
+			}
+		}
+		// Column pass over the row maxima, a whole output row at a time so
+		// that memory is read in order.
+		for oy := 0; oy < h; oy++ {
+			y0, y1 := max(oy-r, 0), min(oy+r+1, h)
+			yr, ar := y[oy*w:(oy+1)*w], arg[oy*w:(oy+1)*w]
+			copy(yr, rmax[y0*w:(y0+1)*w])
+			copy(ar, rarg[y0*w:(y0+1)*w])
+			for iy := y0 + 1; iy < y1; iy++ {
+				mr, mi := rmax[iy*w:(iy+1)*w], rarg[iy*w:(iy+1)*w]
+				mr, mi = mr[:len(yr)], mi[:len(yr)]
+				for ox, v := range mr {
+					if v > yr[ox] || v != v {
+						yr[ox], ar[ox] = v, mi[ox]
+					}
+				}
 			}
 		}
 	}

@@ -6,10 +6,12 @@ import (
 )
 
 // ParamGroup is a set of parameters sharing hyper-parameters, as in a
-// PyTorch optimizer. Ultralytics trains with three (weights with decay,
-// BatchNorm weights and biases without) and changes each group's LR, and
-// SGD's momentum, at every warmup iteration, so the fields are meant to be
-// set between steps.
+// PyTorch optimizer. Ultralytics trains with three (biases; weights with
+// decay; BatchNorm weights without) and changes each group's LR, and SGD's
+// momentum, at every warmup iteration, so the fields are meant to be set
+// between steps. Parameters may be added to a group between steps too:
+// optimizer state is kept per parameter and created at its first update,
+// as PyTorch does.
 type ParamGroup struct {
 	Name        string
 	Params      []*Param
@@ -26,104 +28,130 @@ type Optimizer interface {
 	Step()
 	// Groups returns the parameter groups, for schedules to adjust.
 	Groups() []*ParamGroup
+	// ZeroGrad clears the gradients of every parameter.
+	ZeroGrad()
 }
 
-// ZeroGrads clears the gradients of every parameter of o.
-func ZeroGrads(o Optimizer) {
-	for _, g := range o.Groups() {
+var (
+	_ Optimizer = (*SGD)(nil)
+	_ Optimizer = (*Adam)(nil)
+)
+
+// ZeroGrads clears the gradients of every parameter of o; it is
+// o.ZeroGrad().
+func ZeroGrads(o Optimizer) { o.ZeroGrad() }
+
+func zeroGroups(groups []*ParamGroup) {
+	for _, g := range groups {
 		ZeroGrad(g.Params)
 	}
 }
 
-func checkGroups(op string, groups []*ParamGroup) {
-	for _, g := range groups {
-		for _, p := range g.Params {
-			if len(p.Grad.Data) != len(p.Value.Data) {
-				panic(fmt.Sprintf("%s: parameter %s has %d values but %d gradients", op, p.Name, len(p.Value.Data), len(p.Grad.Data)))
-			}
-		}
+// checkParam panics unless p's gradient, and its state (when it has any),
+// have as many elements as its value. The message is built only on
+// failure, keeping Step free of allocations.
+func checkParam(op string, p *Param, state int) {
+	n := len(p.Value.Data)
+	if len(p.Grad.Data) != n || (state >= 0 && state != n) {
+		panic(fmt.Sprintf("%s: parameter %s: value %v, gradient %v, state of %d elements", op, p.Name, p.Value.Shape, p.Grad.Shape, state))
 	}
-}
-
-// state allocates one float32 slice per parameter, like the parameters.
-func state(groups []*ParamGroup) [][][]float32 {
-	s := make([][][]float32, len(groups))
-	for i, g := range groups {
-		s[i] = make([][]float32, len(g.Params))
-		for j, p := range g.Params {
-			s[i][j] = make([]float32, len(p.Value.Data))
-		}
-	}
-	return s
 }
 
 // SGD is stochastic gradient descent with momentum (dampening 0), optional
 // Nesterov momentum and L2 weight decay added to the gradient, exactly as
-// torch.optim.SGD: g = grad + wd*p; buf = momentum*buf + g (buf = g at the
-// first step); g = g + momentum*buf with Nesterov, else buf; p -= lr*g.
+// torch.optim.SGD: g = grad + wd*p; buf = momentum*buf + g (buf = g at a
+// parameter's first step with momentum); g = g + momentum*buf with
+// Nesterov, else buf; p -= lr*g. Arithmetic is in float32, as PyTorch's on
+// float32 parameters.
 type SGD struct {
 	Nesterov bool
 	groups   []*ParamGroup
-	buf      [][][]float32
-	steps    int
+	// buf is each parameter's momentum buffer, created when it is first
+	// updated with a non-zero momentum.
+	buf map[*Param][]float32
 }
 
-// NewSGD returns SGD over groups; it allocates its momentum buffers now.
+// NewSGD returns SGD over groups.
 func NewSGD(groups []*ParamGroup, nesterov bool) *SGD {
-	checkGroups("nn.NewSGD", groups)
-	return &SGD{Nesterov: nesterov, groups: groups, buf: state(groups)}
+	return &SGD{Nesterov: nesterov, groups: groups, buf: make(map[*Param][]float32)}
 }
 
 // Groups returns the parameter groups.
 func (o *SGD) Groups() []*ParamGroup { return o.groups }
 
+// AddGroup appends a parameter group, as torch's add_param_group.
+func (o *SGD) AddGroup(g *ParamGroup) { o.groups = append(o.groups, g) }
+
+// ZeroGrad clears the gradients of every parameter.
+func (o *SGD) ZeroGrad() { zeroGroups(o.groups) }
+
 // Step applies one update.
 func (o *SGD) Step() {
-	first := o.steps == 0
-	o.steps++
-	for gi, g := range o.groups {
+	for _, g := range o.groups {
 		lr, wd, mom := float32(g.LR), float32(g.WeightDecay), float32(g.Momentum)
-		for pi, p := range g.Params {
-			w, grad, buf := p.Value.Data, p.Grad.Data, o.buf[gi][pi]
-			grad, buf = grad[:len(w)], buf[:len(w)]
+		for _, p := range g.Params {
+			w := p.Value.Data
+			if mom == 0 {
+				checkParam("nn.SGD", p, -1)
+				grad := p.Grad.Data[:len(w)]
+				for i, v := range w {
+					w[i] = v - lr*(grad[i]+wd*v)
+				}
+				continue
+			}
+			buf, ok := o.buf[p]
+			if !ok {
+				buf = make([]float32, len(w))
+			}
+			checkParam("nn.SGD", p, len(buf))
+			grad, buf := p.Grad.Data[:len(w)], buf[:len(w)]
 			for i, v := range w {
 				d := grad[i] + wd*v
-				if mom != 0 {
-					b := d
-					if !first {
-						b = mom*buf[i] + d
-					}
-					buf[i] = b
-					if o.Nesterov {
-						d += mom * b
-					} else {
-						d = b
-					}
+				b := d
+				if ok {
+					b = mom*buf[i] + d
+				}
+				buf[i] = b
+				if o.Nesterov {
+					d += mom * b
+				} else {
+					d = b
 				}
 				w[i] = v - lr*d
+			}
+			if !ok {
+				o.buf[p] = buf
 			}
 		}
 	}
 }
 
+// adamState is one parameter's moments and step count: PyTorch counts
+// steps per parameter, which matters for bias correction when parameters
+// join late.
+type adamState struct {
+	m, v []float32
+	t    int
+}
+
 // Adam is torch.optim.Adam (Decoupled false: weight decay is L2 added to
 // the gradient) or torch.optim.AdamW (Decoupled true: p *= 1 - lr*wd
-// before the update), with bias correction:
-// m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g²;
+// before the update), with bias correction, as PyTorch computes it:
+// m = lerp(m, g, 1-b1); v = b2*v + (1-b2)*g²;
 // p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).
+// Scalars are formed in float64 and element arithmetic is in float32, as
+// in PyTorch.
 type Adam struct {
 	Beta1, Beta2, Eps float64
 	Decoupled         bool
 	groups            []*ParamGroup
-	m, v              [][][]float32
-	t                 int
+	state             map[*Param]*adamState
 }
 
 // NewAdamW returns AdamW with betas (beta1, beta2) and eps 1e-8, which
 // Ultralytics' optimizer=auto picks for short trainings.
 func NewAdamW(groups []*ParamGroup, beta1, beta2 float64) *Adam {
-	checkGroups("nn.NewAdamW", groups)
-	return &Adam{Beta1: beta1, Beta2: beta2, Eps: 1e-8, Decoupled: true, groups: groups, m: state(groups), v: state(groups)}
+	return &Adam{Beta1: beta1, Beta2: beta2, Eps: 1e-8, Decoupled: true, groups: groups, state: make(map[*Param]*adamState)}
 }
 
 // NewAdam returns Adam (L2 weight decay) with betas (beta1, beta2), eps 1e-8.
@@ -136,21 +164,34 @@ func NewAdam(groups []*ParamGroup, beta1, beta2 float64) *Adam {
 // Groups returns the parameter groups.
 func (o *Adam) Groups() []*ParamGroup { return o.groups }
 
+// AddGroup appends a parameter group, as torch's add_param_group.
+func (o *Adam) AddGroup(g *ParamGroup) { o.groups = append(o.groups, g) }
+
+// ZeroGrad clears the gradients of every parameter.
+func (o *Adam) ZeroGrad() { zeroGroups(o.groups) }
+
 // Step applies one update.
 func (o *Adam) Step() {
-	o.t++
-	bc1 := 1 - math.Pow(o.Beta1, float64(o.t))
-	bc2 := 1 - math.Pow(o.Beta2, float64(o.t))
-	b1, b2 := float32(o.Beta1), float32(o.Beta2)
+	b1w := float32(1 - o.Beta1) // lerp weight
+	b2, rb2 := float32(o.Beta2), float32(1-o.Beta2)
 	eps := float32(o.Eps)
-	rbc2 := float32(1 / math.Sqrt(bc2))
-	for gi, g := range o.groups {
-		step := float32(g.LR / bc1)
+	for _, g := range o.groups {
 		wd := float32(g.WeightDecay)
 		decay := float32(1 - g.LR*g.WeightDecay)
-		for pi, p := range g.Params {
-			w, grad := p.Value.Data, p.Grad.Data[:len(p.Value.Data)]
-			m, v := o.m[gi][pi][:len(w)], o.v[gi][pi][:len(w)]
+		for _, p := range g.Params {
+			st := o.state[p]
+			if st == nil {
+				n := len(p.Value.Data)
+				st = &adamState{m: make([]float32, n), v: make([]float32, n)}
+				o.state[p] = st
+			}
+			checkParam("nn.Adam", p, len(st.m))
+			st.t++
+			t := float64(st.t)
+			step := float32(g.LR / (1 - math.Pow(o.Beta1, t)))
+			bc2 := float32(math.Sqrt(1 - math.Pow(o.Beta2, t)))
+			w := p.Value.Data
+			grad, m, v := p.Grad.Data[:len(w)], st.m[:len(w)], st.v[:len(w)]
 			for i, x := range w {
 				d := grad[i]
 				if o.Decoupled {
@@ -158,11 +199,20 @@ func (o *Adam) Step() {
 				} else {
 					d += wd * x
 				}
-				mi := b1*m[i] + (1-b1)*d
-				vi := b2*v[i] + (1-b2)*d*d
-				m[i], v[i] = mi, vi
-				w[i] = x - step*mi/(float32(math.Sqrt(float64(vi)))*rbc2+eps)
+				m[i] = lerp32(m[i], d, b1w)
+				vi := b2*v[i] + rb2*d*d
+				v[i] = vi
+				w[i] = x - step*(m[i]/(float32(math.Sqrt(float64(vi)))/bc2+eps))
 			}
 		}
 	}
+}
+
+// lerp32 is torch.lerp(a, b, w) with PyTorch's rounding: it interpolates
+// from the nearer end.
+func lerp32(a, b, w float32) float32 {
+	if w < 0.5 {
+		return a + w*(b-a)
+	}
+	return b - (b-a)*(1-w)
 }
