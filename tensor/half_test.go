@@ -5,50 +5,71 @@ import (
 	"testing"
 )
 
-func TestFloat16(t *testing.T) {
-	for _, tc := range []struct {
-		bits uint16
-		want float64
-	}{
-		{0x0000, 0}, {0x3c00, 1}, {0xc000, -2}, {0x3555, 0.333251953125}, {0x7bff, 65504},
-		{0x0001, math.Ldexp(1, -24)}, {0x03ff, math.Ldexp(1023, -24)}, {0x0400, math.Ldexp(1, -14)},
-		{0x8001, -math.Ldexp(1, -24)}, {0x7c00, math.Inf(1)}, {0xfc00, math.Inf(-1)},
-	} {
-		if got := Float16(tc.bits); float64(got) != tc.want {
-			t.Errorf("Float16(%#04x) = %v, want %v", tc.bits, got, tc.want)
+// TestHalfExhaustive checks all 65536 half values against the definition
+// of binary16, computed independently with math.Ldexp.
+func TestHalfExhaustive(t *testing.T) {
+	for i := range 1 << 16 {
+		h := uint16(i)
+		sign := 1.0
+		if h&0x8000 != 0 {
+			sign = -1
 		}
-	}
-	if v := Float16(0x7e00); !math.IsNaN(float64(v)) {
-		t.Errorf("Float16(NaN) = %v", v)
-	}
-	if got := Float16(0x8000); got != 0 || !math.Signbit(float64(got)) {
-		t.Errorf("Float16(-0) = %v", got)
-	}
-	if got := BFloat16(0x3f80); got != 1 {
-		t.Errorf("BFloat16(0x3f80) = %v", got)
-	}
-	// Every finite half round-trips through float32's exact value.
-	for b := 0; b < 1<<16; b++ {
-		v := Float16(uint16(b))
-		if e := (b >> 10) & 0x1f; e == 0x1f {
+		exp, mant := int(h>>10)&0x1f, int(h&0x3ff)
+		var want float64
+		switch {
+		case exp == 0x1f && mant == 0:
+			want = math.Inf(int(sign))
+		case exp == 0x1f:
+			want = math.NaN()
+		case exp == 0: // subnormal: mant·2⁻²⁴
+			want = sign * math.Ldexp(float64(mant), -24)
+		default:
+			want = sign * math.Ldexp(1+float64(mant)/1024, exp-15)
+		}
+		got := Float16(h)
+		if math.IsNaN(want) {
+			if !math.IsNaN(float64(got)) {
+				t.Fatalf("%#04x: got %v, want NaN", h, got)
+			}
+			// The payload is kept, so that a quiet NaN stays quiet.
+			if b := math.Float32bits(got); b&0x7fffff != uint32(mant)<<13 || b>>31 != uint32(h>>15) {
+				t.Fatalf("%#04x: NaN bits %#08x", h, b)
+			}
 			continue
 		}
-		if float64(v) != halfRef(uint16(b)) {
-			t.Fatalf("Float16(%#04x) = %v, want %v", b, v, halfRef(uint16(b)))
+		if float64(got) != want || math.Signbit(float64(got)) != (sign < 0) {
+			t.Fatalf("%#04x: got %v, want %v", h, got, want)
+		}
+	}
+	for h, want := range map[uint16]float32{
+		0x0001: 5.960464477539063e-08, // smallest subnormal
+		0x03ff: 6.097555160522461e-05, // largest subnormal
+		0x0400: 6.103515625e-05,       // smallest normal
+		0x3c00: 1,
+		0xc000: -2,
+		0x7bff: 65504, // largest
+		0x3555: 0.333251953125,
+	} {
+		if got := Float16(h); got != want {
+			t.Errorf("%#04x: got %v, want %v", h, got, want)
 		}
 	}
 }
 
-// halfRef decodes a finite half from its definition.
-func halfRef(h uint16) float64 {
-	sign := 1.0
-	if h&0x8000 != 0 {
-		sign = -1
+func TestBFloat16Values(t *testing.T) {
+	for b, want := range map[uint16]float32{
+		0x3f80: 1,
+		0xc040: -3,
+		0x3e80: 0.25,
+		0x7f80: float32(math.Inf(1)),
+		0x0001: math.Float32frombits(0x00010000), // subnormal
+		0x7f7f: math.Float32frombits(0x7f7f0000), // largest
+	} {
+		if got := BFloat16(b); got != want {
+			t.Errorf("%#04x: got %v, want %v", b, got, want)
+		}
 	}
-	e := int(h>>10) & 0x1f
-	f := float64(h & 0x3ff)
-	if e == 0 {
-		return sign * math.Ldexp(f, -24)
+	if !math.IsNaN(float64(BFloat16(0x7fc0))) {
+		t.Error("0x7fc0 is not NaN")
 	}
-	return sign * math.Ldexp(1024+f, e-25)
 }
