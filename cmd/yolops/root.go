@@ -17,9 +17,10 @@ func newRootCmd(version string) *cobra.Command {
 versioned data, fine-tuning on the CPU in pure Go, MLflow-compatible run
 tracking, cached pipelines, a model registry and serving.
 
-Today the numeric core is in place: tensors, a packed SIMD GEMM and the
-network layers. These commands report on it: version, sysinfo (what the
-GEMM will run on) and bench gemm (how fast it is on YOLOv8n's shapes).`,
+Today the numeric core and the YOLOv8 model are in place: predict runs a
+detector (an Ultralytics .pt checkpoint, read without Python) on images;
+version, sysinfo (what the GEMM will run on) and bench gemm (how fast it is
+on YOLOv8n's shapes) report on the machine.`,
 		Version: version,
 		// A page of usage after every error buries the error itself; a
 		// flag error gets a pointer to the help instead (below).
@@ -29,6 +30,6 @@ GEMM will run on) and bench gemm (how fast it is on YOLOv8n's shapes).`,
 		return fmt.Errorf("%w\nRun '%s --help' for usage.", err, cmd.CommandPath())
 	})
 	root.SetVersionTemplate("yolops {{.Version}}\n")
-	root.AddCommand(newVersionCmd(version), newSysinfoCmd(), newBenchCmd())
+	root.AddCommand(newVersionCmd(version), newSysinfoCmd(), newBenchCmd(), newPredictCmd())
 	return root
 }

@@ -1,0 +1,169 @@
+package yolo
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/yolops/yolops/torchpt"
+)
+
+// PTInfo is what an Ultralytics checkpoint says besides its weights.
+type PTInfo struct {
+	// Names are the class names by index, from the model's names attribute.
+	Names []string
+	// Entry is the checkpoint entry the weights came from: "ema" or "model".
+	Entry string
+	// Task is the model's task attribute ("detect" for detection models).
+	Task string
+}
+
+type ptSource struct{ sd *torchpt.StateDict }
+
+func (s ptSource) Lookup(name string) ([]int, []float32, bool, error) {
+	t, ok := s.sd.Tensors[name]
+	if !ok {
+		return nil, nil, false, nil
+	}
+	data, err := t.Float32()
+	if err != nil {
+		return nil, nil, true, err
+	}
+	return t.Shape, data, true, nil
+}
+
+// OpenPT reads an Ultralytics checkpoint (.pt, PyTorch's zip format) with
+// torchpt's restricted unpickler, which runs no code from the file. The
+// weights are the EMA's when the checkpoint has one, as Ultralytics'
+// attempt_load_one_weight takes them.
+func OpenPT(path string) (Source, *PTInfo, error) {
+	f, err := torchpt.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Tensor data is read from the file lazily; read it all now.
+	src, info, err := ptWeights(f)
+	if err == nil {
+		err = preload(src)
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return src, info, nil
+}
+
+func ptWeights(f *torchpt.File) (*memSource, *PTInfo, error) {
+	root, ok := f.Root.(*torchpt.Dict)
+	if !ok {
+		return nil, nil, errors.New("yolo: not an Ultralytics checkpoint: the pickle's root is not a dict")
+	}
+	info := &PTInfo{}
+	var model *torchpt.Object
+	for _, key := range []string{"ema", "model"} {
+		v, ok := root.Get(key)
+		if !ok || v == nil {
+			continue
+		}
+		o, ok := v.(*torchpt.Object)
+		if !ok {
+			return nil, nil, fmt.Errorf("yolo: the checkpoint's %q entry is not a pickled model", key)
+		}
+		model, info.Entry = o, key
+		break
+	}
+	if model == nil {
+		return nil, nil, errors.New("yolo: not an Ultralytics checkpoint: it has no 'ema' or 'model' entry")
+	}
+	if task, ok := model.Attr("task"); ok {
+		info.Task, _ = task.(string)
+	}
+	if info.Task != "" && info.Task != "detect" {
+		return nil, nil, fmt.Errorf("yolo: the checkpoint holds a %s model (%s); yolops runs detection models", info.Task, model.Class())
+	}
+	if names, ok := model.Attr("names"); ok {
+		info.Names = classNames(names)
+	}
+	sd, err := torchpt.StateDictOf(model)
+	if err != nil {
+		return nil, nil, err
+	}
+	src := &memSource{shapes: map[string][]int{}, data: map[string][]float32{}, lazy: ptSource{sd}}
+	for _, name := range sd.Names {
+		// Integer buffers (BatchNorm's num_batches_tracked) are no weights.
+		if sd.Tensors[name].DType.IsFloat() {
+			src.names = append(src.names, name)
+		}
+	}
+	return src, info, nil
+}
+
+// classNames reads Ultralytics' names attribute, a dict of int to str (or,
+// in old checkpoints, a list).
+func classNames(v any) []string {
+	switch v := v.(type) {
+	case *torchpt.Dict:
+		byIndex := map[int]string{}
+		for k, val := range v.All() {
+			i, ok1 := k.(int64)
+			s, ok2 := val.(string)
+			if ok1 && ok2 && i >= 0 && i < 1<<20 {
+				byIndex[int(i)] = s
+			}
+		}
+		idx := make([]int, 0, len(byIndex))
+		for i := range byIndex {
+			idx = append(idx, i)
+		}
+		sort.Ints(idx)
+		var names []string
+		for n, i := range idx {
+			if i != n {
+				return nil // not 0..n-1: ignore rather than misname classes
+			}
+			names = append(names, byIndex[i])
+		}
+		return names
+	case *torchpt.List:
+		var names []string
+		for _, it := range v.Items {
+			s, ok := it.(string)
+			if !ok {
+				return nil
+			}
+			names = append(names, s)
+		}
+		return names
+	}
+	return nil
+}
+
+// memSource holds a checkpoint's tensors converted to float32, so that the
+// file can be closed.
+type memSource struct {
+	names  []string
+	shapes map[string][]int
+	data   map[string][]float32
+	lazy   Source
+}
+
+func preload(s *memSource) error {
+	for _, name := range s.names {
+		shape, data, ok, err := s.lazy.Lookup(name)
+		if err != nil {
+			return fmt.Errorf("yolo: reading %s: %w", name, err)
+		}
+		if ok {
+			s.shapes[name], s.data[name] = shape, data
+		}
+	}
+	s.lazy = nil
+	return nil
+}
+
+func (s *memSource) Lookup(name string) ([]int, []float32, bool, error) {
+	d, ok := s.data[name]
+	return s.shapes[name], d, ok, nil
+}
