@@ -86,19 +86,46 @@ func Im2colRows(col, x []float32, g ConvGeom, r0, r1 int) {
 }
 
 func im2colRows(col, x []float32, g ConvGeom, r0, r1 int) {
+	im2colBand(col, x, g, r0, r1, 0, g.OutH())
+}
+
+// Im2colBand writes rows [r0, r1) of the column matrix restricted to the
+// output rows [b0, b1): the columns b0*OutW to b1*OutW, stored as a matrix
+// of (b1-b0)*OutW columns. Convolving band by band keeps the column matrix
+// in cache instead of writing and re-reading tens of megabytes. It panics,
+// naming the shapes, when a range is out of bounds or col is too short.
+func Im2colBand(col, x []float32, g ConvGeom, r0, r1, b0, b1 int) {
+	if !g.Valid() {
+		panic(fmt.Sprintf("tensor.Im2colBand: invalid geometry: %v", g))
+	}
+	if n := g.C * g.H * g.W; len(x) != n {
+		panic(fmt.Sprintf("tensor.Im2colBand: image [%d %d %d] needs %d values, got %d", g.C, g.H, g.W, n, len(x)))
+	}
+	if r0 < 0 || r1 < r0 || r1 > g.ColRows() || b0 < 0 || b1 < b0 || b1 > g.OutH() {
+		panic(fmt.Sprintf("tensor.Im2colBand: rows [%d, %d), output rows [%d, %d) outside %v", r0, r1, b0, b1, g))
+	}
+	if need := g.ColRows() * (b1 - b0) * g.OutW(); len(col) < need {
+		panic(fmt.Sprintf("tensor.Im2colBand: band of output rows [%d, %d) needs %d values, col has %d", b0, b1, need, len(col)))
+	}
+	im2colBand(col, x, g, r0, r1, b0, b1)
+}
+
+func im2colBand(col, x []float32, g ConvGeom, r0, r1, b0, b1 int) {
 	oh, ow := g.OutH(), g.OutW()
-	p, s, hw := oh*ow, g.Stride, g.H*g.W
+	p, s, hw := (b1-b0)*ow, g.Stride, g.H*g.W
+	base := b0 * ow // output position of the band's first column
 	kk := g.KH * g.KW
 	for r := r0; r < r1; r++ {
 		c, ki, kj := r/kk, r%kk/g.KW, r%g.KW
 		dst := col[r*p : r*p+p]
 		src := x[c*hw : c*hw+hw]
 		y0, y1 := span(g.H, oh, ki, s, g.Pad)
+		y0, y1 = min(max(y0, b0), b1), min(max(y1, b0), b1)
 		x0, x1 := span(g.W, ow, kj, s, g.Pad)
-		clear(dst[:y0*ow])
-		clear(dst[y1*ow:])
+		clear(dst[:(y0-b0)*ow])
+		clear(dst[(y1-b0)*ow:])
 		if x0 >= x1 {
-			clear(dst[y0*ow : y1*ow])
+			clear(dst[(y0-b0)*ow : (y1-b0)*ow])
 			continue
 		}
 		if s == 1 && ow == g.W && y0 < y1 {
@@ -107,9 +134,9 @@ func im2colRows(col, x []float32, g ConvGeom, r0, r1 int) {
 			// columns that wrapped around to a neighbouring row are zeroed.
 			off := (ki-g.Pad)*g.W + kj - g.Pad
 			lo, hi := y0*ow+x0, (y1-1)*ow+x1
-			copy(dst[lo:hi], src[lo+off:hi+off])
+			copy(dst[lo-base:hi-base], src[lo+off:hi+off])
 			for oy := y0; oy < y1; oy++ {
-				d := dst[oy*ow : oy*ow+ow]
+				d := dst[(oy-b0)*ow : (oy-b0)*ow+ow]
 				clear(d[:x0])
 				clear(d[x1:])
 			}
@@ -119,7 +146,7 @@ func im2colRows(col, x []float32, g ConvGeom, r0, r1 int) {
 		n := x1 - x0
 		for oy := y0; oy < y1; oy++ {
 			iy := oy*s - g.Pad + ki
-			d := dst[oy*ow : oy*ow+ow]
+			d := dst[(oy-b0)*ow : (oy-b0)*ow+ow]
 			clear(d[:x0])
 			clear(d[x1:])
 			row := src[iy*g.W+ix0 : iy*g.W+g.W]

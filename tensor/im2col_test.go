@@ -207,3 +207,41 @@ func BenchmarkIm2col(b *testing.B) {
 		})
 	}
 }
+
+// TestIm2colBandMatchesIm2col checks that every band of output rows,
+// stored as its own matrix, holds the same columns as the full matrix.
+func TestIm2colBandMatchesIm2col(t *testing.T) {
+	for _, g := range im2colGeoms {
+		x := make([]float32, g.C*g.H*g.W)
+		for i := range x {
+			x[i] = float32(i%97) + 1
+		}
+		full := make([]float32, g.ColRows()*g.ColCols())
+		Im2col(full, x, g)
+		oh, ow := g.OutH(), g.OutW()
+		for b0 := 0; b0 < oh; b0++ {
+			for b1 := b0 + 1; b1 <= oh; b1 += max(1, oh/3) {
+				p := (b1 - b0) * ow
+				band := make([]float32, g.ColRows()*p)
+				for i := range band {
+					band[i] = -1 // every entry must be written
+				}
+				Im2colBand(band, x, g, 0, g.ColRows(), b0, b1)
+				for r := range g.ColRows() {
+					for j := range p {
+						if got, want := band[r*p+j], full[r*g.ColCols()+b0*ow+j]; got != want {
+							t.Fatalf("%v band [%d, %d): col[%d][%d] = %v, want %v", g, b0, b1, r, j, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+	defer func() {
+		if r := recover(); r == nil {
+			t.Fatal("a band beyond the output did not panic")
+		}
+	}()
+	g := im2colGeoms[0]
+	Im2colBand(make([]float32, 1<<16), make([]float32, g.C*g.H*g.W), g, 0, 1, 0, g.OutH()+1)
+}
