@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/yolops/yolops/tensor"
+	"github.com/yolops/yolops/tensor/vmath"
 )
 
 // Decode turns the head's maps (from Forward in evaluation mode) into
@@ -53,9 +54,9 @@ func Decode(dst *tensor.Tensor, maps [3]*tensor.Tensor, nc int) {
 				out[1*a+col] = (y1 + y2) / 2 * s
 				out[2*a+col] = (x2 - x1) * s
 				out[3*a+col] = (y2 - y1) * s
-				for c := range nc {
-					out[(4+c)*a+col] = sigmoid(src[(4*RegMax+c)*hw+p])
-				}
+			}
+			for c := range nc {
+				vmath.Sigmoid(out[(4+c)*a+off:(4+c)*a+off+hw], src[(4*RegMax+c)*hw:(4*RegMax+c+1)*hw])
 			}
 			off += hw
 		}
@@ -77,5 +78,3 @@ func expectation(bins *[RegMax]float32) float32 {
 	}
 	return wsum / sum
 }
-
-func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
