@@ -21,12 +21,14 @@ import (
 // handed to another goroutine escapes to the heap on every call.
 type Func func(w, lo, hi int)
 
-// spinFor is how long an idle worker polls for new work before it sleeps.
-const spinFor = 200 * time.Microsecond
+// spinFor is how long an idle worker polls for new work, and a caller for
+// its workers to finish, before sleeping. Long enough to bridge the gap
+// between the back-to-back loops of a training step, short enough that a
+// machine shared with other processes does not lose its CPUs to spinning.
+const spinFor = 50 * time.Microsecond
 
 type worker struct {
 	seq    atomic.Uint64 // bumped by For when a job is posted
-	done   atomic.Uint64 // set to seq when the job is finished
 	sleepy atomic.Bool   // the worker is (about to be) blocked on wake
 	wake   chan struct{}
 	fn     Func
@@ -43,6 +45,11 @@ type Pool struct {
 	mu      sync.Mutex
 	closed  atomic.Bool
 	once    sync.Once
+	// pending counts the workers still running the current loop; the
+	// last one to finish wakes the caller if it went to sleep.
+	pending  atomic.Int32
+	sleeping atomic.Bool
+	wake     chan struct{}
 }
 
 // New returns a pool of n workers; n <= 0 means runtime.GOMAXPROCS(0).
@@ -51,7 +58,7 @@ func New(n int) *Pool {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	p := &Pool{n: n, workers: make([]*worker, n)}
+	p := &Pool{n: n, workers: make([]*worker, n), wake: make(chan struct{}, 1)}
 	for i := 1; i < n; i++ {
 		w := &worker{wake: make(chan struct{}, 1)}
 		p.workers[i] = w
@@ -85,7 +92,12 @@ func (p *Pool) loop(id int, w *worker) {
 		seen = w.seq.Load()
 		w.fn(id, w.lo, w.hi)
 		w.fn = nil
-		w.done.Store(seen)
+		if p.pending.Add(-1) == 0 && p.sleeping.Load() {
+			select {
+			case p.wake <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 
@@ -123,6 +135,7 @@ func (p *Pool) For(n, grain int, fn Func) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.pending.Store(int32(nw - 1))
 	for i := 1; i < nw; i++ {
 		w := p.workers[i]
 		w.fn, w.lo, w.hi = fn, units*i/nw*grain, min(units*(i+1)/nw*grain, n)
@@ -135,13 +148,25 @@ func (p *Pool) For(n, grain int, fn Func) {
 		}
 	}
 	fn(0, 0, min(units/nw*grain, n))
-	for i := 1; i < nw; i++ {
-		w := p.workers[i]
-		want := w.seq.Load()
-		for spins := 0; w.done.Load() != want; spins++ {
-			if spins&63 == 63 {
-				runtime.Gosched()
-			}
+	// Wait for the workers: poll for a while, then sleep until the last
+	// one wakes us. A stale wake-up from an earlier loop only costs one
+	// more look at pending.
+	deadline := time.Time{}
+	for spins := 0; p.pending.Load() != 0; spins++ {
+		if spins&63 != 63 {
+			continue
 		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(spinFor)
+		}
+		if time.Now().Before(deadline) {
+			runtime.Gosched()
+			continue
+		}
+		p.sleeping.Store(true)
+		if p.pending.Load() != 0 {
+			<-p.wake
+		}
+		p.sleeping.Store(false)
 	}
 }
