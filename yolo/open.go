@@ -24,7 +24,8 @@ type Weights struct {
 
 // Open loads a detection model from path: an Ultralytics checkpoint
 // (.pt), a safetensors file (.safetensors, yolops' own export or any file
-// with Ultralytics' state_dict names), or the name of a published
+// with Ultralytics' state_dict names), an ONNX export (.onnx, as `yolo
+// export format=onnx` writes it), or the name of a published
 // checkpoint such as "yolov8n.pt" that is not on disk, which cache
 // downloads first (nil cache: no download). The model is in evaluation
 // mode.
@@ -66,8 +67,18 @@ func Open(ctx context.Context, e *nn.Engine, path string, cache *assets.Cache) (
 				return nil, fmt.Errorf("yolo: %s: metadata names is not a JSON list of strings: %w", path, err)
 			}
 		}
+	case ".onnx":
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("yolo: %w", err)
+		}
+		s, err := ReadONNX(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		src, names = s, onnxNames(s)
 	default:
-		return nil, fmt.Errorf("yolo: weights %s: unknown format %q (want .pt or .safetensors)", path, ext)
+		return nil, fmt.Errorf("yolo: weights %s: unknown format %q (want .pt, .safetensors or .onnx)", path, ext)
 	}
 	cfg, err := ConfigFrom(src)
 	if err != nil {

@@ -50,8 +50,8 @@ func newPredictCmd() *cobra.Command {
 directory, as Ultralytics' predict does: the image letterboxed to --imgsz
 (padded to a multiple of 32 only), the network, non-maximum suppression.
 
---weights is an Ultralytics checkpoint (.pt), a safetensors file, or the
-name of a published checkpoint (yolov8n.pt, yolov8s.pt, ...) that is
+--weights is an Ultralytics checkpoint (.pt), an ONNX export (.onnx), a
+safetensors file, or the name of a published checkpoint (yolov8n.pt, yolov8s.pt, ...) that is
 downloaded into the cache ($YOLOPS_CACHE or the user cache directory) and
 checked against its published SHA-256 when it is not on disk.
 
@@ -129,7 +129,7 @@ detections.json (boxes in original pixels, confidence, class and name).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&weights, "weights", "", "model: a .pt or .safetensors file, or a published name such as yolov8n.pt")
+	f.StringVar(&weights, "weights", "", "model: a .pt, .onnx or .safetensors file, or a published name such as yolov8n.pt")
 	f.StringVar(&source, "source", "", "an image file or a directory of images")
 	f.StringVar(&out, "out", filepath.Join("runs", "detect", "predict"), "output directory")
 	f.Var(checkedInt{&imgsz, checkImgsz}, "imgsz", "inference size in pixels, a multiple of 32")
