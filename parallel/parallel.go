@@ -21,11 +21,15 @@ import (
 // handed to another goroutine escapes to the heap on every call.
 type Func func(w, lo, hi int)
 
-// spinFor is how long an idle worker polls for new work, and a caller for
-// its workers to finish, before sleeping. Long enough to bridge the gap
-// between the back-to-back loops of a training step, short enough that a
-// machine shared with other processes does not lose its CPUs to spinning.
-const spinFor = 50 * time.Microsecond
+// How long an idle worker polls for new work, and a caller for its
+// workers to finish, before sleeping: long enough to bridge the gaps
+// between the back-to-back loops of a training step (waking a sleeper costs
+// tens of microseconds), bounded so that a machine shared with other
+// processes does not lose its CPUs to spinning.
+const (
+	workerSpin = 200 * time.Microsecond
+	callerSpin = 2 * time.Millisecond
+)
 
 type worker struct {
 	seq    atomic.Uint64 // bumped by For when a job is posted
@@ -71,7 +75,7 @@ func (p *Pool) loop(id int, w *worker) {
 	var seen uint64
 	for {
 		// Poll for the next job, then sleep until woken.
-		deadline := time.Now().Add(spinFor)
+		deadline := time.Now().Add(workerSpin)
 		for spins := 0; w.seq.Load() == seen; spins++ {
 			if p.closed.Load() {
 				return
@@ -83,7 +87,7 @@ func (p *Pool) loop(id int, w *worker) {
 						<-w.wake
 					}
 					w.sleepy.Store(false)
-					deadline = time.Now().Add(spinFor)
+					deadline = time.Now().Add(workerSpin)
 				} else {
 					runtime.Gosched()
 				}
@@ -157,7 +161,7 @@ func (p *Pool) For(n, grain int, fn Func) {
 			continue
 		}
 		if deadline.IsZero() {
-			deadline = time.Now().Add(spinFor)
+			deadline = time.Now().Add(callerSpin)
 		}
 		if time.Now().Before(deadline) {
 			runtime.Gosched()
