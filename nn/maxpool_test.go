@@ -15,6 +15,16 @@ import (
 // raster scan of each window from -inf that takes a value when it is
 // larger or NaN. It returns the output and each output's winning index
 // within its plane.
+// distinctTensor fills a tensor with a random permutation of values 0.1
+// apart, so that no finite-difference step changes which value is larger.
+func distinctTensor(r *rand.Rand, shape ...int) *tensor.Tensor {
+	t := tensor.New(shape...)
+	for i, p := range r.Perm(len(t.Data)) {
+		t.Data[i] = float32(p)*0.1 - float32(len(t.Data))*0.05
+	}
+	return t
+}
+
 func maxPoolRef(x *tensor.Tensor, k int) ([]float32, []int32) {
 	n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
 	y, arg := make([]float32, len(x.Data)), make([]int32, len(x.Data))
