@@ -2,7 +2,6 @@ package yolo
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -46,27 +45,13 @@ func TestReadONNXMatchesPT(t *testing.T) {
 	if w.Model.Config != (Config{"n", 80}) || len(w.Names) != 80 || w.Names[79] != "79" {
 		t.Fatalf("Open: config %+v, %d names", w.Model.Config, len(w.Names))
 	}
-	src, _, err := OpenPT(filepath.Join(dir, "yolov8n_seed0.pt"))
+	ptw, err := Open(context.Background(), e, filepath.Join(dir, "yolov8n_seed0.pt"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt, err := New(e, Config{"n", 80}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pt.Load(src); err != nil {
-		t.Fatal(err)
-	}
-	pt.SetTrain(false)
+	pt := ptw.Model
 
-	raw, err := os.ReadFile(filepath.Join(dir, "predict_ref.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ref predictRef
-	if err := json.Unmarshal(raw, &ref); err != nil {
-		t.Fatal(err)
-	}
+	ref := readPredictRef(t)
 	for _, im := range ref.Images {
 		base := im.File[:len(im.File)-len(filepath.Ext(im.File))]
 		x := loadInput(t, filepath.Join(dir, base+"_input.png"))

@@ -41,6 +41,20 @@ type predictRef struct {
 	} `json:"images"`
 }
 
+// readPredictRef reads testdata/ref/predict_ref.json.
+func readPredictRef(t *testing.T) predictRef {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "ref", "predict_ref.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref predictRef
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
 // loadInput reads a reference network input: RGB PNG, values/255 in CHW.
 func loadInput(t *testing.T, path string) *tensor.Tensor {
 	f, err := os.Open(path)
@@ -96,14 +110,7 @@ func TestParityWithUltralytics(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.SetTrain(false)
-	raw, err := os.ReadFile(filepath.Join(dir, "predict_ref.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ref predictRef
-	if err := json.Unmarshal(raw, &ref); err != nil {
-		t.Fatal(err)
-	}
+	ref := readPredictRef(t)
 	dec := tensor.New(0)
 	for _, im := range ref.Images {
 		base := im.File[:len(im.File)-len(filepath.Ext(im.File))]

@@ -2,7 +2,6 @@ package yolo
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -35,11 +34,7 @@ func TestPredictFromJPEG(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.NMS.Conf = 0.001
-	raw, _ := os.ReadFile(filepath.Join("testdata", "ref", "predict_ref.json"))
-	var ref predictRef
-	if err := json.Unmarshal(raw, &ref); err != nil {
-		t.Fatal(err)
-	}
+	ref := readPredictRef(t)
 	for _, im := range ref.Images {
 		img, err := imgproc.Load(filepath.Join(coco, im.File))
 		if err != nil {
