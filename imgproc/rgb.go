@@ -101,21 +101,9 @@ func FromImage(src image.Image) *RGB {
 		// The decoders return RGBA only for opaque images (image/png makes
 		// NRGBA when there is alpha), so these are the stored samples; for
 		// a translucent RGBA from elsewhere they are premultiplied ones.
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			row := s.Pix[s.PixOffset(b.Min.X, y):]
-			for x := 0; x < b.Dx(); x++ {
-				dst.Pix[i], dst.Pix[i+1], dst.Pix[i+2] = row[4*x], row[4*x+1], row[4*x+2]
-				i += 3
-			}
-		}
+		dropAlpha(dst.Pix, s.Pix, s.Stride, s.PixOffset(b.Min.X, b.Min.Y), b.Dx(), b.Dy())
 	case *image.NRGBA:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			row := s.Pix[s.PixOffset(b.Min.X, y):]
-			for x := 0; x < b.Dx(); x++ {
-				dst.Pix[i], dst.Pix[i+1], dst.Pix[i+2] = row[4*x], row[4*x+1], row[4*x+2]
-				i += 3
-			}
-		}
+		dropAlpha(dst.Pix, s.Pix, s.Stride, s.PixOffset(b.Min.X, b.Min.Y), b.Dx(), b.Dy())
 	case *image.Gray:
 		for y := b.Min.Y; y < b.Max.Y; y++ {
 			row := s.Pix[s.PixOffset(b.Min.X, y):]
@@ -166,4 +154,17 @@ func paletteRGB(c color.Color) (r, g, b uint8) {
 	}
 	n := color.NRGBAModel.Convert(c).(color.NRGBA)
 	return n.R, n.G, n.B
+}
+
+// dropAlpha copies the colour samples of w x h 4-byte pixels, rows stride
+// bytes apart from offset off in pix, into the packed RGB dst.
+func dropAlpha(dst, pix []uint8, stride, off, w, h int) {
+	i := 0
+	for y := range h {
+		row := pix[off+y*stride:]
+		for x := range w {
+			dst[i], dst[i+1], dst[i+2] = row[4*x], row[4*x+1], row[4*x+2]
+			i += 3
+		}
+	}
 }
