@@ -2,6 +2,7 @@ package yolo
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/yolops/yolops/nn"
@@ -268,7 +269,7 @@ func (d *detect) initBias() {
 			d.box[i].out.Bias.Value.Data[j] = 1
 		}
 		s := float64(strides[i])
-		v := float32(logf(5 / float64(d.nc) / ((640 / s) * (640 / s))))
+		v := float32(math.Log(5 / float64(d.nc) / ((640 / s) * (640 / s))))
 		for j := range d.cls[i].out.Bias.Value.Data {
 			d.cls[i].out.Bias.Value.Data[j] = v
 		}

@@ -2,7 +2,6 @@ package yolo
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/yolops/yolops/nn"
@@ -211,5 +210,3 @@ func (m *Model) Backward(dys [3]*tensor.Tensor) {
 	d4 := m.g4.Forward(d14[1], m.l5.Backward(m.l6.backward(d6)))
 	m.l0.Backward(m.l1.Backward(m.l2.backward(m.l3.Backward(m.l4.backward(d4)))))
 }
-
-func logf(x float64) float64 { return math.Log(x) }

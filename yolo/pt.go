@@ -18,20 +18,6 @@ type PTInfo struct {
 	Task string
 }
 
-type ptSource struct{ sd *torchpt.StateDict }
-
-func (s ptSource) Lookup(name string) ([]int, []float32, bool, error) {
-	t, ok := s.sd.Tensors[name]
-	if !ok {
-		return nil, nil, false, nil
-	}
-	data, err := t.Float32()
-	if err != nil {
-		return nil, nil, true, err
-	}
-	return t.Shape, data, true, nil
-}
-
 // OpenPT reads an Ultralytics checkpoint (.pt, PyTorch's zip format) with
 // torchpt's restricted unpickler, which runs no code from the file. The
 // weights are the EMA's when the checkpoint has one, as Ultralytics'
@@ -41,11 +27,7 @@ func OpenPT(path string) (Source, *PTInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	// Tensor data is read from the file lazily; read it all now.
 	src, info, err := ptWeights(f)
-	if err == nil {
-		err = preload(src)
-	}
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -90,12 +72,19 @@ func ptWeights(f *torchpt.File) (*memSource, *PTInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	src := &memSource{shapes: map[string][]int{}, data: map[string][]float32{}, lazy: ptSource{sd}}
-	for _, name := range sd.Names {
+	// torchpt reads tensor data from the file on demand; read it all now,
+	// so that the file can be closed.
+	src := &memSource{shapes: map[string][]int{}, data: map[string][]float32{}}
+	for name, t := range sd.All() {
 		// Integer buffers (BatchNorm's num_batches_tracked) are no weights.
-		if sd.Tensors[name].DType.IsFloat() {
-			src.names = append(src.names, name)
+		if !t.DType.IsFloat() {
+			continue
 		}
+		data, err := t.Float32()
+		if err != nil {
+			return nil, nil, fmt.Errorf("yolo: reading %s: %w", name, err)
+		}
+		src.shapes[name], src.data[name] = t.Shape, data
 	}
 	return src, info, nil
 }
@@ -140,27 +129,10 @@ func classNames(v any) []string {
 	return nil
 }
 
-// memSource holds a checkpoint's tensors converted to float32, so that the
-// file can be closed.
+// memSource holds a checkpoint's tensors converted to float32.
 type memSource struct {
-	names  []string
 	shapes map[string][]int
 	data   map[string][]float32
-	lazy   Source
-}
-
-func preload(s *memSource) error {
-	for _, name := range s.names {
-		shape, data, ok, err := s.lazy.Lookup(name)
-		if err != nil {
-			return fmt.Errorf("yolo: reading %s: %w", name, err)
-		}
-		if ok {
-			s.shapes[name], s.data[name] = shape, data
-		}
-	}
-	s.lazy = nil
-	return nil
 }
 
 func (s *memSource) Lookup(name string) ([]int, []float32, bool, error) {
