@@ -119,6 +119,18 @@ func (b *BatchNorm2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	return b.y
 }
 
+// evalAffine sets scale and shift from the running statistics, as an
+// evaluation-mode Forward applies them.
+func (b *BatchNorm2d) evalAffine() {
+	for ch := range b.scale {
+		inv := 1 / math.Sqrt(float64(b.RunningVar.Data[ch])+float64(b.Eps))
+		scale := float64(b.Weight.Value.Data[ch]) * inv
+		b.mean[ch], b.inv[ch] = b.RunningMean.Data[ch], float32(inv)
+		b.scale[ch] = float32(scale)
+		b.shift[ch] = float32(float64(b.Bias.Value.Data[ch]) - float64(b.RunningMean.Data[ch])*scale)
+	}
+}
+
 // plane returns the h*w values of channel ch in image i of t.
 func (b *BatchNorm2d) plane(t []float32, i, ch int) []float32 {
 	o := (i*b.c + ch) * b.hw

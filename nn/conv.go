@@ -9,6 +9,7 @@ import (
 	"github.com/yolops/yolops/parallel"
 	"github.com/yolops/yolops/tensor"
 	"github.com/yolops/yolops/tensor/gemm"
+	"github.com/yolops/yolops/tensor/vmath"
 )
 
 // GemmTimer accumulates the wall time a layer spends in GEMM calls, to
@@ -59,14 +60,30 @@ type Conv2d struct {
 	// Forward, W^T for the input gradient.
 	w, wt gemm.PackedA
 
+	// act, when set, is applied to each band of output as soon as its
+	// GEMM has written it (see Forward and ConvBNSiLU).
+	act *epilogue
 	// Arguments of the pool bodies below, set before each For.
+	out    []float32 // the output image the epilogue runs on
+	j0, j1 int       // its band of pixels
 	img    []float32 // the image being lowered, or the input gradient
 	b0, b1 int       // the band of output rows being lowered
 	dy     []float32 // output gradient, for the bias
 	plane  int       // pixels per output channel
 	batch  int
 
-	im2colRun, col2imRun, biasFwdRun, biasBwdRun parallel.Func
+	im2colRun, col2imRun, actRun, biasBwdRun parallel.Func
+	bias                                     epilogue // the bias alone, as an epilogue
+}
+
+// epilogue is the element-wise step that follows a convolution: per
+// output channel o, y = scale[o]*y + shift[o] (scale nil meaning 1), then
+// SiLU when silu is set. Running it on each band of output right after
+// the band's GEMM, while the band is still in cache, saves a pass over
+// memory: the largest maps of a batch do not fit in any cache.
+type epilogue struct {
+	scale, shift []float32
+	silu         bool
 }
 
 // NewConv2d returns a convolution from inC to outC channels with a k x k
@@ -86,8 +103,10 @@ func NewConv2d(e *Engine, name string, inC, outC, k, stride, pad int, bias bool)
 	}
 	c.im2colRun = c.im2colPart
 	c.col2imRun = c.col2imPart
-	c.biasFwdRun = c.biasFwdPart
+	c.actRun = c.actPart
 	c.biasBwdRun = c.biasBwdPart
+	if bias {
+		}
 	return c
 }
 
@@ -120,6 +139,15 @@ func (c *Conv2d) pointwise() bool { return c.K == 1 && c.Stride == 1 && c.Pad ==
 
 // Forward convolves x [N, inC, H, W] into [N, outC, outH, outW].
 func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
+	if c.Bias != nil {
+		c.bias.shift = c.Bias.Value.Data
+		return c.forward(x, c.y, &c.bias)
+	}
+	return c.forward(x, c.y, nil)
+}
+
+// forward is Forward into y followed by act, when not nil, on the output.
+func (c *Conv2d) forward(x, y *tensor.Tensor, act *epilogue) *tensor.Tensor {
 	n, ch, h, w, err := x.NCHW()
 	g := tensor.ConvGeom{C: ch, H: h, W: w, KH: c.K, KW: c.K, Stride: c.Stride, Pad: c.Pad}
 	if err != nil || ch != c.InC {
@@ -128,23 +156,33 @@ func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	if !g.Valid() {
 		panic(fmt.Sprintf("nn.Conv2d %s: input shape %v is smaller than the %dx%d kernel with padding %d", c.name, x.Shape, c.K, c.K, c.Pad))
 	}
-	c.x, c.geom = x, g
+	c.x, c.geom, c.act = x, g, act
 	oh, ow := g.OutH(), g.OutW()
-	fitNCHW(c.y, n, c.OutC, oh, ow)
+	fitNCHW(y, n, c.OutC, oh, ow)
 	rows, p := g.ColRows(), oh*ow
+	c.plane = p
 	c.packA(&c.w, false, c.OutC, rows, c.Weight.Value.Data, rows)
 	// Lower and multiply a band of output rows at a time, small enough
-	// that its column matrix stays in cache: a 640-pixel image's first
-	// layers would otherwise write and re-read 60 MB per image.
+	// that its column matrix (and the output band the epilogue then
+	// reads) stays in cache: a 640-pixel image's first layers would
+	// otherwise write and re-read 60 MB per image.
 	band := max(1, forwardBand/(rows*ow))
-	if !c.pointwise() {
+	if c.pointwise() {
+		// The image is its own column matrix, read in place by the
+		// GEMM; bands of whole 32-column panels.
+		band = max(32, forwardBand/(c.InC+c.OutC)/32*32)
+	} else {
 		c.col = fitFloats(c.col, rows*min(band, oh)*ow)
 	}
 	for i := range n {
 		img := x.Data[i*ch*h*w : (i+1)*ch*h*w]
-		out := c.y.Data[i*c.OutC*p : (i+1)*c.OutC*p]
+		out := y.Data[i*c.OutC*p : (i+1)*c.OutC*p]
 		if c.pointwise() {
-			c.sgemmPacked(&c.w, p, img, p, out, p)
+			for j0 := 0; j0 < p; j0 += band {
+				j1 := min(j0+band, p)
+				c.sgemmPacked(&c.w, j1-j0, img[j0:], p, out[j0:], p)
+				c.epilogue(out, j0, j1)
+			}
 			continue
 		}
 		for b0 := 0; b0 < oh; b0 += band {
@@ -152,13 +190,37 @@ func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 			cols := (b1 - b0) * ow
 			c.im2colBand(img, b0, b1)
 			c.sgemmPacked(&c.w, cols, c.col[:rows*cols], cols, out[b0*ow:], p)
+			c.epilogue(out, b0*ow, b1*ow)
 		}
 	}
-	if c.Bias != nil {
-		c.plane, c.batch = p, n
-		c.e.Pool.For(c.OutC, 1, c.biasFwdRun)
+	c.act = nil
+	return y
+}
+
+// epilogue applies c.act to pixels [j0, j1) of every channel of out.
+func (c *Conv2d) epilogue(out []float32, j0, j1 int) {
+	if c.act == nil {
+		return
 	}
-	return c.y
+	c.out, c.j0, c.j1 = out, j0, j1
+	c.e.Pool.For(c.OutC, 1, c.actRun)
+	c.out = nil
+}
+
+func (c *Conv2d) actPart(_, lo, hi int) {
+	a, p := c.act, c.plane
+	for o := lo; o < hi; o++ {
+		y := c.out[o*p+c.j0 : o*p+c.j1]
+		scale := float32(1)
+		if a.scale != nil {
+			scale = a.scale[o]
+		}
+		if a.silu {
+			vmath.SiLUAffineInfer(y, y, scale, a.shift[o])
+		} else {
+			bnAffine(y, y, scale, a.shift[o])
+		}
+	}
 }
 
 // Backward adds dL/dW (and dL/dbias) for the last Forward into the
@@ -274,19 +336,6 @@ func (c *Conv2d) col2imPart(_, lo, hi int) {
 	tensor.Col2imChannels(c.img, c.col, c.geom, lo, hi)
 }
 
-func (c *Conv2d) biasFwdPart(_, lo, hi int) {
-	b := c.Bias.Value.Data
-	for i := range c.batch {
-		for o := lo; o < hi; o++ {
-			v := b[o]
-			out := c.y.Data[(i*c.OutC+o)*c.plane : (i*c.OutC+o+1)*c.plane]
-			for j := range out {
-				out[j] += v
-			}
-		}
-	}
-}
-
 func (c *Conv2d) biasBwdPart(_, lo, hi int) {
 	gb := c.Bias.Grad.Data
 	for o := lo; o < hi; o++ {
@@ -337,9 +386,16 @@ func fitFloats(s []float32, n int) []float32 {
 // ConvBNSiLU is a convolution without bias followed by batch
 // normalisation and SiLU, Ultralytics' Conv module, with padding k/2. The
 // normalisation and the activation run as one pass over memory.
+//
+// In evaluation mode the three run fused: the normalisation (with its
+// running statistics) and SiLU are applied to each band of the
+// convolution's output as soon as it is computed (see epilogue).
 type ConvBNSiLU struct {
 	Conv *Conv2d
 	BN   *BatchNorm2d
+
+	act   epilogue
+	fused bool // the last Forward ran fused, keeping nothing for Backward
 }
 
 // NewConvBNSiLU returns the block with a zero convolution (call Init) and
@@ -367,12 +423,26 @@ func (b *ConvBNSiLU) Params() []*Param {
 
 // Forward computes SiLU(BN(conv(x))).
 func (b *ConvBNSiLU) Forward(x *tensor.Tensor) *tensor.Tensor {
-	return b.BN.Forward(b.Conv.Forward(x))
+	b.fused = !b.BN.train
+	if !b.fused {
+		return b.BN.Forward(b.Conv.Forward(x))
+	}
+	b.BN.evalAffine()
+	b.act = epilogue{scale: b.BN.scale, shift: b.BN.shift, silu: true}
+	// Into the batch norm's output, where the unfused pass puts it, so
+	// that a Backward redoing that pass rewrites the same values.
+	return b.Conv.forward(x, b.BN.y, &b.act)
 }
 
 // Backward returns dL/dx and accumulates the gradients of all three
 // parameters.
 func (b *ConvBNSiLU) Backward(dy *tensor.Tensor) *tensor.Tensor {
+	if b.fused {
+		// Gradients in evaluation mode are rare (frozen statistics): redo
+		// the pass unfused to get what Backward needs.
+		b.BN.Forward(b.Conv.Forward(b.Conv.x))
+		b.fused = false
+	}
 	return b.Conv.Backward(b.BN.Backward(dy))
 }
 

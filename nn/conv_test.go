@@ -69,7 +69,10 @@ func TestConv2dForwardMatchesNaive(t *testing.T) {
 	e := NewEngine(2)
 	defer e.Close()
 	r := rand.New(rand.NewPCG(1, 1))
-	for _, tc := range append(convCases, convCase{3, 16, 24, 19, 23, 3, 2, 1, true}, convCase{2, 32, 16, 12, 9, 1, 1, 0, true}) {
+	for _, tc := range append(convCases, convCase{3, 16, 24, 19, 23, 3, 2, 1, true}, convCase{2, 32, 16, 12, 9, 1, 1, 0, true},
+		// Images large enough to be cut into several bands of output,
+		// the last one partial.
+		convCase{1, 3, 4, 211, 205, 1, 1, 0, true}, convCase{2, 8, 4, 67, 130, 3, 1, 1, true}) {
 		t.Run(tc.String(), func(t *testing.T) {
 			c := NewConv2d(e, "conv", tc.inC, tc.outC, tc.k, tc.stride, tc.pad, tc.bias)
 			c.Init(r)
@@ -240,7 +243,8 @@ func TestConvBNSiLUMatchesParts(t *testing.T) {
 		bn.SetTrain(train)
 
 		x, dy := randTensor(r, 2, 5, 9, 11), randTensor(r, 2, 6, 9, 11)
-		got := blk.Forward(x).Clone()
+		y := blk.Forward(x)
+		got := y.Clone()
 		want := act.Forward(bn.Forward(conv.Forward(x)))
 		gotDx := blk.Backward(dy).Clone()
 		wantDx := conv.Backward(bn.Backward(act.Backward(dy)))
@@ -253,6 +257,9 @@ func TestConvBNSiLUMatchesParts(t *testing.T) {
 			}
 		}
 		compare("y", got.Data, want.Data)
+		// In evaluation mode Backward redoes the forward pass unfused:
+		// the output handed out before must not change.
+		compare("y after Backward", y.Data, want.Data)
 		compare("dx", gotDx.Data, wantDx.Data)
 		compare("dW", blk.Conv.Weight.Grad.Data, conv.Weight.Grad.Data)
 		compare("dgamma", blk.BN.Weight.Grad.Data, bn.Weight.Grad.Data)

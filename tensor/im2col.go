@@ -1,6 +1,10 @@
 package tensor
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/yolops/yolops/tensor/vmath"
+)
 
 // ConvGeom is the geometry of a 2-D convolution over one image of C
 // channels of H x W: a KH x KW window moved Stride pixels at a time over
@@ -155,15 +159,7 @@ func im2colBand(col, x []float32, g ConvGeom, r0, r1, b0, b1 int) {
 			case 1:
 				copy(out, row[:n])
 			case 2:
-				row = row[:2*n-1]
-				i := 0
-				for ; i+4 <= n; i += 4 { // one bounds check per four
-					r, o := row[2*i:2*i+7:2*i+7], out[i:i+4:i+4]
-					o[0], o[1], o[2], o[3] = r[0], r[2], r[4], r[6]
-				}
-				for ; i < n; i++ {
-					out[i] = row[2*i]
-				}
+				vmath.Evens(out, row)
 			default:
 				row = row[:(n-1)*s+1]
 				for i := range out {

@@ -2,7 +2,6 @@ package yolo
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/yolops/yolops/tensor"
 	"github.com/yolops/yolops/tensor/vmath"
@@ -29,7 +28,7 @@ func Decode(dst *tensor.Tensor, maps [3]*tensor.Tensor, nc int) {
 	if len(dst.Shape) != 3 || dst.Shape[0] != n || dst.Shape[1] != 4+nc || dst.Shape[2] != a {
 		dst.Reshape(n, 4+nc, a)
 	}
-	var bins [RegMax]float32
+	var dist []float32 // the four sides' expected distances of one level's anchors
 	for b := range n {
 		out := dst.Data[b*(4+nc)*a : (b+1)*(4+nc)*a]
 		off := 0
@@ -38,17 +37,17 @@ func Decode(dst *tensor.Tensor, maps [3]*tensor.Tensor, nc int) {
 			hw := h * w
 			src := m.Data[b*no*hw : (b+1)*no*hw]
 			s := float32(strides[i])
+			if cap(dist) < 4*hw {
+				dist = make([]float32, 4*hw)
+			}
+			dist = dist[:4*hw]
+			for side := range 4 {
+				vmath.DFL16(dist[side*hw:(side+1)*hw], src[side*RegMax*hw:], hw)
+			}
 			for p := range hw {
 				ax, ay := float32(p%w)+0.5, float32(p/w)+0.5
-				var dist [4]float32
-				for side := range 4 {
-					for k := range RegMax {
-						bins[k] = src[(side*RegMax+k)*hw+p]
-					}
-					dist[side] = expectation(&bins)
-				}
-				x1, y1 := ax-dist[0], ay-dist[1]
-				x2, y2 := ax+dist[2], ay+dist[3]
+				x1, y1 := ax-dist[p], ay-dist[hw+p]
+				x2, y2 := ax+dist[2*hw+p], ay+dist[3*hw+p]
 				col := off + p
 				out[0*a+col] = (x1 + x2) / 2 * s
 				out[1*a+col] = (y1 + y2) / 2 * s
@@ -61,20 +60,4 @@ func Decode(dst *tensor.Tensor, maps [3]*tensor.Tensor, nc int) {
 			off += hw
 		}
 	}
-}
-
-// expectation is Σ k·softmax(bins)_k, what DFL's fixed convolution
-// computes.
-func expectation(bins *[RegMax]float32) float32 {
-	m := bins[0]
-	for _, v := range bins[1:] {
-		m = max(m, v)
-	}
-	var sum, wsum float32
-	for k, v := range bins {
-		e := float32(math.Exp(float64(v - m)))
-		sum += e
-		wsum += e * float32(k)
-	}
-	return wsum / sum
 }

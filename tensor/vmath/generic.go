@@ -77,6 +77,22 @@ func siluAffineGo(y, s, x []float32, scale, shift float32) {
 	}
 }
 
+// siluAffineInferGo is siluAffineGo without the stored sigmoid.
+func siluAffineInferGo(y, x []float32, scale, shift float32) {
+	y = y[:len(x)]
+	tab := &exp2Table
+	for i, v := range x {
+		z := v*scale + shift
+		t := min(max(-z, expMin), expMax)
+		f := t*exp64OverLn2 + expRound
+		kf := f - expRound
+		r := t - kf*expLn2Hi - kf*expLn2Lo
+		p := 1 + r + 0.5*r*r
+		k := int32(math.Float32bits(f) - expRoundBits)
+		y[i] = z * (1 / (1 + math.Float32frombits(tab[k&63]+uint32(k>>6)<<23)*p))
+	}
+}
+
 func sigmoidGo(y, x []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
@@ -164,5 +180,36 @@ func combineGo(dx, dz, x []float32, ka, kx, mean, k0 float32) {
 	dz, x = dz[:len(dx)], x[:len(dx)]
 	for i := range dx {
 		dx[i] = ka*dz[i] + kx*(x[i]-mean) + k0
+	}
+}
+
+func dfl16Go(dst, src []float32, stride int) {
+	for j := range dst {
+		m := src[j]
+		for k := 1; k < 16; k++ {
+			m = max(m, src[k*stride+j])
+		}
+		var sum, wsum float32
+		for k := range 16 {
+			e := float32(math.Exp(float64(src[k*stride+j] - m)))
+			sum += e
+			wsum += float32(k) * e
+		}
+		dst[j] = wsum / sum
+	}
+}
+
+func evensGo(dst, src []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	src = src[:2*len(dst)-1]
+	i := 0
+	for ; i+4 <= len(dst); i += 4 { // one bounds check per four
+		r, o := src[2*i:2*i+7:2*i+7], dst[i:i+4:i+4]
+		o[0], o[1], o[2], o[3] = r[0], r[2], r[4], r[6]
+	}
+	for ; i < len(dst); i++ {
+		dst[i] = src[2*i]
 	}
 }

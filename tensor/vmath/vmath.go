@@ -39,6 +39,62 @@ func SiLUAffine(y, s, x []float32, scale, shift float32) {
 	siluAffineGo(y, s, x, scale, shift)
 }
 
+// SiLUAffineInfer is SiLUAffine without the sigmoid, for inference,
+// where no backward pass needs it: one output stream instead of two. y
+// may be x.
+func SiLUAffineInfer(y, x []float32, scale, shift float32) {
+	checkLen("SiLUAffineInfer", len(x), len(y))
+	if len(x) == 0 {
+		return
+	}
+	if hasAVX512 {
+		siluAffineNoSAVX512(&y[0], &x[0], len(x), scale, shift)
+		return
+	}
+	siluAffineInferGo(y, x, scale, shift)
+}
+
+// DFL16 sets dst[j] to the expectation of the distribution over 0..15
+// that softmax gives the 16 bins src[k*stride+j], k = 0..15: the
+// distribution focal loss decoding of a YOLOv8 box side (reg_max 16),
+// with the bins of consecutive anchors contiguous, as the head's maps
+// hold them. src must hold 15*stride+len(dst) values.
+func DFL16(dst, src []float32, stride int) {
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	if stride < n || len(src) < 15*stride+n {
+		panic(fmt.Sprintf("vmath.DFL16: %d outputs need stride >= %d and %d source values, have stride %d and %d", n, n, 15*stride+n, stride, len(src)))
+	}
+	if hasAVX512 {
+		dfl16AVX512(&dst[0], &src[0], n, stride)
+		return
+	}
+	dfl16Go(dst, src, stride)
+}
+
+// Evens sets dst[i] = src[2i]: the gather of a stride-2 convolution's
+// im2col. src must hold 2*len(dst)-1 values.
+func Evens(dst, src []float32) {
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	if len(src) < 2*n-1 {
+		panic(fmt.Sprintf("vmath.Evens: %d outputs need %d source values, have %d", n, 2*n-1, len(src)))
+	}
+	i := 0
+	if hasAVX512 {
+		// Whole blocks of 16 whose 32 source values all exist.
+		if blocks := min(n/16, len(src)/32); blocks > 0 {
+			evensAVX512(&dst[0], &src[0], blocks)
+			i = 16 * blocks
+		}
+	}
+	evensGo(dst[i:], src[2*i:])
+}
+
 // Sigmoid sets y = 1/(1+exp(-x)).
 func Sigmoid(y, x []float32) {
 	checkLen("Sigmoid", len(x), len(y))

@@ -17,26 +17,48 @@
 	MOVL $0x42b00000, AX; VPBROADCASTD AX, Z31; \ // 88
 	MOVL $0xc2ae0000, AX; VPBROADCASTD AX, Z19    // -87
 
-// SIGMOID_NEG sets s = 1/(1+e^t) for t = -z in T (clobbered), using Z2, Z3.
-// t is clamped to [-87, 88] so that e^t stays a normal float32; the clamp
-// takes the constant as first source, so that a NaN in T stays NaN.
-#define SIGMOID_NEG(T, S) \
-	VMINPS T, Z31, T; \
+// EXP sets S = e^t for t <= 88 in T (clobbered), using Z2. t is clamped
+// below at -87 so that e^t stays a normal float32; the clamp takes the
+// constant as first source, so that a NaN in T stays NaN.
+#define EXP(T, S) \
 	VMAXPS T, Z19, T; \
 	VMULPS Z22, T, Z2; \
 	VRNDSCALEPS $0, Z2, Z2; \
 	VFNMADD231PS Z23, Z2, T; \
 	VFNMADD231PS Z24, Z2, T; \
-	VMOVAPS Z30, Z3; \
-	VFMADD213PS Z29, T, Z3; \
-	VFMADD213PS Z28, T, Z3; \
-	VFMADD213PS Z27, T, Z3; \
-	VFMADD213PS Z26, T, Z3; \
-	VFMADD213PS Z25, T, Z3; \
-	VFMADD213PS Z25, T, Z3; \
-	VSCALEFPS Z2, Z3, Z3; \
+	VMOVAPS Z30, S; \
+	VFMADD213PS Z29, T, S; \
+	VFMADD213PS Z28, T, S; \
+	VFMADD213PS Z27, T, S; \
+	VFMADD213PS Z26, T, S; \
+	VFMADD213PS Z25, T, S; \
+	VFMADD213PS Z25, T, S; \
+	VSCALEFPS Z2, S, S
+
+// SIGMOID_NEG sets s = 1/(1+e^t) for t = -z in T (clobbered), using Z2, Z3;
+// t is clamped to [-87, 88].
+#define SIGMOID_NEG(T, S) \
+	VMINPS T, Z31, T; \
+	EXP(T, Z3); \
 	VADDPS Z25, Z3, Z3; \
 	VDIVPS Z3, Z25, S
+
+// SILU_CONSTS loads exp's constants and, from scale in Z20 and shift in
+// Z21, -scale in Z17 and -shift in Z18, for SILU_AFFINE.
+#define SILU_CONSTS \
+	LOAD_EXP_CONSTS; \
+	VXORPS Z18, Z18, Z18; \
+	VSUBPS Z20, Z18, Z17; \
+	VSUBPS Z21, Z18, Z18
+
+// SILU_AFFINE sets z = x*scale + shift from x in Z0, the sigmoid of z
+// in Z4 and SiLU(z) = z*sigmoid(z) in Z5, clobbering Z0-Z3.
+#define SILU_AFFINE \
+	VMOVAPS Z0, Z1; \
+	VFMADD213PS Z21, Z20, Z0; \
+	VFMADD213PS Z18, Z17, Z1; \
+	SIGMOID_NEG(Z1, Z4); \
+	VMULPS Z4, Z0, Z5
 
 // TAIL_MASK sets K1 to the low CX bits.
 #define TAIL_MASK \
@@ -64,19 +86,12 @@ TEXT ·siluAffineAVX512(SB), NOSPLIT, $0-40
 	MOVQ n+24(FP), CX
 	VBROADCASTSS scale+32(FP), Z20
 	VBROADCASTSS shift+36(FP), Z21
-	LOAD_EXP_CONSTS
-	VXORPS Z18, Z18, Z18
-	VSUBPS Z20, Z18, Z17 // -scale
-	VSUBPS Z21, Z18, Z18 // -shift
+	SILU_CONSTS
 	CMPQ CX, $16
 	JLT silu_tail
 silu_loop:
 	VMOVUPS (SI), Z0
-	VMOVAPS Z0, Z1
-	VFMADD213PS Z21, Z20, Z0 // z
-	VFMADD213PS Z18, Z17, Z1 // -z
-	SIGMOID_NEG(Z1, Z4)
-	VMULPS Z4, Z0, Z5
+	SILU_AFFINE
 	VMOVUPS Z4, (R8)
 	VMOVUPS Z5, (DI)
 	ADDQ $64, SI
@@ -90,14 +105,40 @@ silu_tail:
 	JEQ silu_done
 	TAIL_MASK
 	VMOVUPS.Z (SI), K1, Z0
-	VMOVAPS Z0, Z1
-	VFMADD213PS Z21, Z20, Z0
-	VFMADD213PS Z18, Z17, Z1
-	SIGMOID_NEG(Z1, Z4)
-	VMULPS Z4, Z0, Z5
+	SILU_AFFINE
 	VMOVUPS Z4, K1, (R8)
 	VMOVUPS Z5, K1, (DI)
 silu_done:
+	VZEROUPPER
+	RET
+
+// func siluAffineNoSAVX512(y, x *float32, n int, scale, shift float32)
+TEXT ·siluAffineNoSAVX512(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Z20
+	VBROADCASTSS shift+28(FP), Z21
+	SILU_CONSTS
+	CMPQ CX, $16
+	JLT silun_tail
+silun_loop:
+	VMOVUPS (SI), Z0
+	SILU_AFFINE
+	VMOVUPS Z5, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	CMPQ CX, $16
+	JGE silun_loop
+silun_tail:
+	TESTQ CX, CX
+	JEQ silun_done
+	TAIL_MASK
+	VMOVUPS.Z (SI), K1, Z0
+	SILU_AFFINE
+	VMOVUPS Z5, K1, (DI)
+silun_done:
 	VZEROUPPER
 	RET
 
@@ -321,5 +362,100 @@ ss_done:
 	REDUCE(Z11, Y11, X11)
 	VMOVSS X10, s+24(FP)
 	VMOVSS X11, ss+28(FP)
+	VZEROUPPER
+	RET
+
+// func dfl16AVX512(dst, src *float32, n, stride int)
+// dst[j] = sum_k k*softmax_k(src[k*stride+j]), k < 16, for 16 j at a time.
+TEXT ·dfl16AVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ stride+24(FP), R8
+	SHLQ $2, R8
+	LOAD_EXP_CONSTS
+	MOVQ $0xffff, AX
+	KMOVW AX, K1
+dfl_block:
+	TESTQ CX, CX
+	JEQ dfl_done
+	CMPQ CX, $16
+	JGE dfl_full
+	TAIL_MASK
+dfl_full:
+	// Z0 = max over the 16 bins.
+	MOVQ SI, R9
+	VMOVUPS.Z (R9), K1, Z0
+	MOVQ $15, R10
+dfl_max:
+	ADDQ R8, R9
+	VMOVUPS.Z (R9), K1, Z1
+	VMAXPS Z1, Z0, Z0
+	DECQ R10
+	JNZ dfl_max
+	// Z5 = sum e^(v-max), Z6 = sum k*e^(v-max), Z7 = k.
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ SI, R9
+	MOVQ $16, R10
+dfl_sum:
+	VMOVUPS.Z (R9), K1, Z1
+	VSUBPS Z0, Z1, Z1
+	EXP(Z1, Z4)
+	VADDPS Z4, Z5, Z5
+	VFMADD231PS Z4, Z7, Z6
+	VADDPS Z25, Z7, Z7
+	ADDQ R8, R9
+	DECQ R10
+	JNZ dfl_sum
+	VDIVPS Z5, Z6, Z6
+	VMOVUPS Z6, K1, (DI)
+	CMPQ CX, $16
+	JLT dfl_done
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP dfl_block
+dfl_done:
+	VZEROUPPER
+	RET
+
+DATA evensIdx<>+0(SB)/4, $0
+DATA evensIdx<>+4(SB)/4, $2
+DATA evensIdx<>+8(SB)/4, $4
+DATA evensIdx<>+12(SB)/4, $6
+DATA evensIdx<>+16(SB)/4, $8
+DATA evensIdx<>+20(SB)/4, $10
+DATA evensIdx<>+24(SB)/4, $12
+DATA evensIdx<>+28(SB)/4, $14
+DATA evensIdx<>+32(SB)/4, $16
+DATA evensIdx<>+36(SB)/4, $18
+DATA evensIdx<>+40(SB)/4, $20
+DATA evensIdx<>+44(SB)/4, $22
+DATA evensIdx<>+48(SB)/4, $24
+DATA evensIdx<>+52(SB)/4, $26
+DATA evensIdx<>+56(SB)/4, $28
+DATA evensIdx<>+60(SB)/4, $30
+GLOBL evensIdx<>(SB), RODATA|NOPTR, $64
+
+// func evensAVX512(dst, src *float32, blocks int)
+// dst[i] = src[2i] for i < 16*blocks; reads 32*blocks source values.
+TEXT ·evensAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ blocks+16(FP), CX
+	VMOVDQU32 evensIdx<>(SB), Z2
+evens_loop:
+	TESTQ CX, CX
+	JEQ evens_done
+	VMOVUPS (SI), Z0
+	VPERMT2PS 64(SI), Z2, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $128, SI
+	ADDQ $64, DI
+	DECQ CX
+	JMP evens_loop
+evens_done:
 	VZEROUPPER
 	RET

@@ -37,6 +37,15 @@ func TestSiLUAffineAndSigmoid(t *testing.T) {
 			SiLUAffine(y, s, x, sc[0], sc[1])
 			siluAffineGo(yg, sg, x, sc[0], sc[1])
 			Sigmoid(sig, x)
+			// The inference variant computes the same y, also in place.
+			yi, yig := append([]float32(nil), x...), make([]float32, n)
+			SiLUAffineInfer(yi, yi, sc[0], sc[1])
+			siluAffineInferGo(yig, x, sc[0], sc[1])
+			for i := range x {
+				if yi[i] != y[i] || !closeRel(yig[i], float64(yg[i]), 1e-6, 1e-30) {
+					t.Fatalf("n=%d scale=%v: SiLUAffineInfer(%v) = %v (Go %v), SiLUAffine gives %v (Go %v)", n, sc, x[i], yi[i], yig[i], y[i], yg[i])
+				}
+			}
 			for i, v := range x {
 				z := float64(v)*float64(sc[0]) + float64(sc[1])
 				ws := sigmoid64(z)
@@ -206,4 +215,64 @@ func BenchmarkSiLUGradSums(b *testing.B) {
 			siluGradSumsGo(dz, dy, x, s, 1.1, 0.1, 0.2)
 		}
 	})
+}
+
+func TestDFL16(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range lengths {
+		for _, spread := range []float64{0.1, 4, 40} {
+			stride := n + 3
+			src := randSlice(r, 15*stride+n, spread)
+			if n > 4 {
+				src[0], src[stride] = 90, -90 // one bin dominates, one vanishes
+			}
+			got, gotGo := make([]float32, n), make([]float32, n)
+			DFL16(got, src, stride)
+			dfl16Go(gotGo, src, stride)
+			for j := range n {
+				m := math.Inf(-1)
+				for k := range 16 {
+					m = math.Max(m, float64(src[k*stride+j]))
+				}
+				var sum, wsum float64
+				for k := range 16 {
+					e := math.Exp(float64(src[k*stride+j]) - m)
+					sum += e
+					wsum += float64(k) * e
+				}
+				want := wsum / sum
+				if !closeRel(got[j], want, 2e-6, 1) || !closeRel(gotGo[j], want, 2e-6, 1) {
+					t.Fatalf("n=%d spread=%v: DFL16[%d] = %v (Go %v), want %v", n, spread, j, got[j], gotGo[j], want)
+				}
+			}
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("DFL16 with a short source did not panic")
+		}
+	}()
+	DFL16(make([]float32, 4), make([]float32, 15*4+3), 4)
+}
+
+func TestEvens(t *testing.T) {
+	for _, n := range append(lengths, 48, 49, 64) {
+		for _, extra := range []int{0, 1, 5} { // source of exactly 2n-1 values, or longer
+			src := make([]float32, 2*n-1+extra)
+			for i := range src {
+				src[i] = float32(i)
+			}
+			dst := make([]float32, n+1)
+			dst[n] = -1
+			Evens(dst[:n], src)
+			for i := range n {
+				if dst[i] != float32(2*i) {
+					t.Fatalf("n=%d extra=%d: dst[%d] = %v, want %v", n, extra, i, dst[i], 2*i)
+				}
+			}
+			if dst[n] != -1 {
+				t.Fatalf("n=%d: wrote past the end", n)
+			}
+		}
+	}
 }
