@@ -54,7 +54,8 @@ type Conv2d struct {
 
 	x     *tensor.Tensor // input of the last Forward, kept for Backward
 	y, dx *tensor.Tensor
-	col   []float32 // column matrix of one image; reused as dcol in Backward
+	col   []float32   // column matrix of one image; reused as dcol in Backward
+	cols  [][]float32 // a column-matrix band per worker, when images are dealt out
 	geom  tensor.ConvGeom
 	// The weights packed once per pass for the GEMMs of every image: W for
 	// Forward, W^T for the input gradient.
@@ -72,8 +73,9 @@ type Conv2d struct {
 	plane  int       // pixels per output channel
 	batch  int
 
-	im2colRun, col2imRun, actRun, biasBwdRun parallel.Func
-	bias                                     epilogue // the bias alone, as an epilogue
+	im2colRun, col2imRun, actRun, biasBwdRun, imagesRun parallel.Func
+	fwdX, fwdY                                          *tensor.Tensor // arguments of imagesPart
+	bias                                                epilogue       // the bias alone, as an epilogue
 }
 
 // epilogue is the element-wise step that follows a convolution: per
@@ -104,9 +106,10 @@ func NewConv2d(e *Engine, name string, inC, outC, k, stride, pad int, bias bool)
 	c.im2colRun = c.im2colPart
 	c.col2imRun = c.col2imPart
 	c.actRun = c.actPart
+	c.imagesRun = c.imagesPart
 	c.biasBwdRun = c.biasBwdPart
 	if bias {
-		}
+	}
 	return c
 }
 
@@ -162,16 +165,18 @@ func (c *Conv2d) forward(x, y *tensor.Tensor, act *epilogue) *tensor.Tensor {
 	rows, p := g.ColRows(), oh*ow
 	c.plane = p
 	c.packA(&c.w, false, c.OutC, rows, c.Weight.Value.Data, rows)
-	// Lower and multiply a band of output rows at a time, small enough
-	// that its column matrix (and the output band the epilogue then
-	// reads) stays in cache: a 640-pixel image's first layers would
-	// otherwise write and re-read 60 MB per image.
-	band := max(1, forwardBand/(rows*ow))
-	if c.pointwise() {
-		// The image is its own column matrix, read in place by the
-		// GEMM; bands of whole 32-column panels.
-		band = max(32, forwardBand/(c.InC+c.OutC)/32*32)
-	} else {
+	if c.byImage(n) {
+		if nw := c.e.Pool.Workers(); len(c.cols) < nw {
+			c.cols = make([][]float32, nw)
+		}
+		c.fwdX, c.fwdY = x, y
+		c.e.Pool.For(n, 1, c.imagesRun)
+		c.fwdX, c.fwdY = nil, nil
+		c.act = nil
+		return y
+	}
+	band := c.band()
+	if !c.pointwise() {
 		c.col = fitFloats(c.col, rows*min(band, oh)*ow)
 	}
 	for i := range n {
@@ -197,6 +202,66 @@ func (c *Conv2d) forward(x, y *tensor.Tensor, act *epilogue) *tensor.Tensor {
 	return y
 }
 
+// band is how much of an image Forward lowers and multiplies at a time:
+// output rows, or pixels for a pointwise convolution. It is small enough
+// that the band's column matrix (and the output band the epilogue then
+// reads) stays in cache: a 640-pixel image's first layers would otherwise
+// write and re-read 60 MB per image.
+func (c *Conv2d) band() int {
+	if c.pointwise() {
+		// The image is its own column matrix, read in place by the
+		// GEMM; bands of whole 32-column panels.
+		return max(32, forwardBand/(c.InC+c.OutC)/32*32)
+	}
+	return max(1, forwardBand/(c.geom.ColRows()*c.geom.OutW()))
+}
+
+// byImage reports whether Forward deals the batch's n images out to the
+// workers, each running its images alone with a single-threaded GEMM,
+// rather than sharing every image's work: no synchronisation per band and
+// no uneven split of small GEMMs, which is worth it when the images
+// divide evenly among the workers, or nearly so. GEMM timing needs one
+// clock, so timed layers share instead.
+func (c *Conv2d) byImage(n int) bool {
+	nw := c.e.Pool.Workers()
+	return nw > 1 && c.GemmTime == nil && (n%nw == 0 || n >= 4*nw)
+}
+
+// imagesPart is Forward for images [lo, hi) on worker w.
+func (c *Conv2d) imagesPart(w, lo, hi int) {
+	g, x, y := c.geom, c.fwdX, c.fwdY
+	size, p, rows := g.C*g.H*g.W, g.OutH()*g.OutW(), g.ColRows()
+	oh, ow := g.OutH(), g.OutW()
+	gm := c.e.Solo[w]
+	band := c.band()
+	var col []float32
+	if !c.pointwise() {
+		// Each worker owns cols[w], grown only here; the slice of slices
+		// is sized before the For.
+		c.cols[w] = fitFloats(c.cols[w], rows*min(band, oh)*ow)
+		col = c.cols[w]
+	}
+	for i := lo; i < hi; i++ {
+		img := x.Data[i*size : (i+1)*size]
+		out := y.Data[i*c.OutC*p : (i+1)*c.OutC*p]
+		if c.pointwise() {
+			for j0 := 0; j0 < p; j0 += band {
+				j1 := min(j0+band, p)
+				gm.SgemmPacked(&c.w, false, j1-j0, img[j0:], p, 0, out[j0:], p)
+				c.applyAct(out, j0, j1, 0, c.OutC)
+			}
+			continue
+		}
+		for b0 := 0; b0 < oh; b0 += band {
+			b1 := min(b0+band, oh)
+			n := (b1 - b0) * ow
+			tensor.Im2colBand(col, img, g, 0, rows, b0, b1)
+			gm.SgemmPacked(&c.w, false, n, col[:rows*n], n, 0, out[b0*ow:], p)
+			c.applyAct(out, b0*ow, b1*ow, 0, c.OutC)
+		}
+	}
+}
+
 // epilogue applies c.act to pixels [j0, j1) of every channel of out.
 func (c *Conv2d) epilogue(out []float32, j0, j1 int) {
 	if c.act == nil {
@@ -207,10 +272,16 @@ func (c *Conv2d) epilogue(out []float32, j0, j1 int) {
 	c.out = nil
 }
 
-func (c *Conv2d) actPart(_, lo, hi int) {
+func (c *Conv2d) actPart(_, lo, hi int) { c.applyAct(c.out, c.j0, c.j1, lo, hi) }
+
+// applyAct applies c.act to pixels [j0, j1) of channels [lo, hi) of out.
+func (c *Conv2d) applyAct(out []float32, j0, j1, lo, hi int) {
 	a, p := c.act, c.plane
+	if a == nil {
+		return
+	}
 	for o := lo; o < hi; o++ {
-		y := c.out[o*p+c.j0 : o*p+c.j1]
+		y := out[o*p+j0 : o*p+j1]
 		scale := float32(1)
 		if a.scale != nil {
 			scale = a.scale[o]

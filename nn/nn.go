@@ -29,13 +29,21 @@ import (
 type Engine struct {
 	Pool *parallel.Pool
 	Gemm *gemm.Gemm
+	// Solo holds one single-threaded GEMM per worker, for layers that
+	// deal whole images out to the workers instead of sharing each
+	// image's GEMM among them (see Conv2d.Forward).
+	Solo []*gemm.Gemm
 }
 
 // NewEngine returns an engine with the given number of threads (<= 0: one
 // per CPU).
 func NewEngine(threads int) *Engine {
 	p := parallel.New(threads)
-	return &Engine{Pool: p, Gemm: gemm.New(p)}
+	e := &Engine{Pool: p, Gemm: gemm.New(p), Solo: make([]*gemm.Gemm, p.Workers())}
+	for i := range e.Solo {
+		e.Solo[i] = gemm.New(nil)
+	}
+	return e
 }
 
 // Close stops the engine's workers.
