@@ -30,6 +30,12 @@ on YOLOv8n's shapes) report on the machine.`,
 		return fmt.Errorf("%w\nRun '%s --help' for usage.", err, cmd.CommandPath())
 	})
 	root.SetVersionTemplate("yolops {{.Version}}\n")
-	root.AddCommand(newVersionCmd(version), newSysinfoCmd(), newBenchCmd(), newPredictCmd())
+	root.AddCommand(
+		newVersionCmd(version),
+		newSysinfoCmd(),
+		newBenchCmd(),
+		newPredictCmd(),
+		newDataCmd(),
+	)
 	return root
 }
