@@ -163,6 +163,12 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, size int64) (e
 	return nil
 }
 
+// isDir reports whether name is a folder in root.
+func isDir(root *os.Root, name string) bool {
+	st, err := root.Stat(name)
+	return err == nil && st.IsDir()
+}
+
 // createTemp creates a new temporary file in dir, creating dir if needed.
 // It retries when a concurrent Delete removes dir (now empty) between the
 // two steps.
@@ -186,6 +192,8 @@ func createTemp(root *os.Root, dir string) (*os.File, string, error) {
 			switch {
 			case err == nil, errors.Is(err, fs.ErrNotExist):
 				continue // ErrNotExist: a Delete removed a parent meanwhile
+			case errors.Is(err, fs.ErrExist) && isDir(root, dir):
+				continue // another Put created the folder between MkdirAll's look and its mkdir
 			case errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist):
 				return nil, "", fmt.Errorf("a parent of the key is an object, not a folder: %w", err)
 			}
