@@ -24,6 +24,10 @@ type NMSOptions struct {
 	Agnostic bool
 	// Classes, when not empty, keeps only these classes.
 	Classes []int
+	// MultiLabel makes every class scoring above Conf a candidate, not
+	// only an anchor's best one, as Ultralytics' validator asks
+	// (multi_label=True): a box may then be reported under two classes.
+	MultiLabel bool
 }
 
 // DefaultNMS returns the defaults of Ultralytics' predict: conf 0.25,
@@ -58,6 +62,19 @@ func NMS(pred *tensor.Tensor, b int, opt NMSOptions) []Detection {
 	}
 	var cand []Detection
 	for j := range a {
+		box := func() [4]float32 {
+			cx, cy, w, h := p[j], p[a+j], p[2*a+j], p[3*a+j]
+			return [4]float32{cx - w/2, cy - h/2, cx + w/2, cy + h/2}
+		}
+		if opt.MultiLabel {
+			// In anchor order, then class order, as torch.where lists them.
+			for c := range nc {
+				if v := p[(4+c)*a+j]; v > opt.Conf && keepClass(c) {
+					cand = append(cand, Detection{Box: box(), Score: v, Class: c})
+				}
+			}
+			continue
+		}
 		best, cls := p[4*a+j], 0
 		for c := 1; c < nc; c++ {
 			if v := p[(4+c)*a+j]; v > best {
@@ -67,8 +84,7 @@ func NMS(pred *tensor.Tensor, b int, opt NMSOptions) []Detection {
 		if !(best > opt.Conf) || !keepClass(cls) {
 			continue
 		}
-		cx, cy, w, h := p[j], p[a+j], p[2*a+j], p[3*a+j]
-		cand = append(cand, Detection{Box: [4]float32{cx - w/2, cy - h/2, cx + w/2, cy + h/2}, Score: best, Class: cls})
+		cand = append(cand, Detection{Box: box(), Score: best, Class: cls})
 	}
 	sort.SliceStable(cand, func(i, j int) bool { return cand[i].Score > cand[j].Score })
 	if len(cand) > maxNMS {

@@ -40,6 +40,9 @@ func TestNMS(t *testing.T) {
 		{"max_det", NMSOptions{Conf: 0.25, IoU: 0.7, MaxDet: 1}, []Detection{{[4]float32{40, 40, 60, 60}, 0.9, 0}}},
 		{"classes", NMSOptions{Conf: 0.25, IoU: 0.7, MaxDet: 300, Classes: []int{1}}, []Detection{
 			{[4]float32{42, 40, 62, 60}, 0.7, 1}, {[4]float32{95, 80, 105, 120}, 0.6, 1}}},
+		// Anchor 5's two classes both pass 0.25: multi-label keeps both.
+		{"multi_label", NMSOptions{Conf: 0.25, IoU: 0.7, MaxDet: 300, MultiLabel: true}, []Detection{
+			{[4]float32{40, 40, 60, 60}, 0.9, 0}, {[4]float32{42, 40, 62, 60}, 0.7, 1}, {[4]float32{95, 80, 105, 120}, 0.6, 1}, {[4]float32{95, 80, 105, 120}, 0.3, 0}}},
 		{"iou 0.9 keeps the overlap", NMSOptions{Conf: 0.25, IoU: 0.9, MaxDet: 300}, []Detection{
 			{[4]float32{40, 40, 60, 60}, 0.9, 0}, {[4]float32{42, 40, 62, 60}, 0.8, 0}, {[4]float32{42, 40, 62, 60}, 0.7, 1}, {[4]float32{95, 80, 105, 120}, 0.6, 1}}},
 	} {
