@@ -73,8 +73,9 @@ type Conv2d struct {
 	plane  int       // pixels per output channel
 	batch  int
 
-	im2colRun, col2imRun, actRun, biasBwdRun, imagesRun parallel.Func
-	fwdX, fwdY                                          *tensor.Tensor // arguments of imagesPart
+	im2colRun, col2imRun, actRun, biasBwdRun, chunksRun parallel.Func
+	fwdX, fwdY                                          *tensor.Tensor // arguments of chunksPart
+	chunks                                              int            // see split
 	bias                                                epilogue       // the bias alone, as an epilogue
 }
 
@@ -106,7 +107,7 @@ func NewConv2d(e *Engine, name string, inC, outC, k, stride, pad int, bias bool)
 	c.im2colRun = c.im2colPart
 	c.col2imRun = c.col2imPart
 	c.actRun = c.actPart
-	c.imagesRun = c.imagesPart
+	c.chunksRun = c.chunksPart
 	c.biasBwdRun = c.biasBwdPart
 	if bias {
 	}
@@ -165,12 +166,12 @@ func (c *Conv2d) forward(x, y *tensor.Tensor, act *epilogue) *tensor.Tensor {
 	rows, p := g.ColRows(), oh*ow
 	c.plane = p
 	c.packA(&c.w, false, c.OutC, rows, c.Weight.Value.Data, rows)
-	if c.byImage(n) {
+	if c.chunks = c.split(n); c.chunks > 0 {
 		if nw := c.e.Pool.Workers(); len(c.cols) < nw {
 			c.cols = make([][]float32, nw)
 		}
 		c.fwdX, c.fwdY = x, y
-		c.e.Pool.For(n, 1, c.imagesRun)
+		c.e.Pool.For(n*c.chunks, 1, c.chunksRun)
 		c.fwdX, c.fwdY = nil, nil
 		c.act = nil
 		return y
@@ -216,19 +217,33 @@ func (c *Conv2d) band() int {
 	return max(1, forwardBand/(c.geom.ColRows()*c.geom.OutW()))
 }
 
-// byImage reports whether Forward deals the batch's n images out to the
-// workers, each running its images alone with a single-threaded GEMM,
-// rather than sharing every image's work: no synchronisation per band and
-// no uneven split of small GEMMs, which is worth it when the images
-// divide evenly among the workers, or nearly so. GEMM timing needs one
-// clock, so timed layers share instead.
-func (c *Conv2d) byImage(n int) bool {
+// split says how Forward deals a batch of n images out to the workers,
+// each running its share alone with a single-threaded GEMM, rather than
+// sharing every band's im2col, GEMM and epilogue (three synchronisations
+// a band, and small GEMMs split unevenly): each image is cut into chunks
+// of output rows (of pixels, for a pointwise convolution), whole images
+// (chunks 1) when they divide evenly among the workers, or nearly so.
+// It returns 0 to share instead: with one worker, when a chunk would
+// hold too few pixels for the GEMM's 32-column panels, or when the layer
+// is timed (GEMM timing needs one clock).
+func (c *Conv2d) split(n int) (chunks int) {
 	nw := c.e.Pool.Workers()
-	return nw > 1 && c.GemmTime == nil && (n%nw == 0 || n >= 4*nw)
+	if nw == 1 || c.GemmTime != nil {
+		return 0
+	}
+	if n%nw == 0 || n >= 4*nw {
+		return 1
+	}
+	oh, ow := c.geom.OutH(), c.geom.OutW()
+	if oh < nw || oh/nw*ow < 128 {
+		return 0
+	}
+	return nw
 }
 
-// imagesPart is Forward for images [lo, hi) on worker w.
-func (c *Conv2d) imagesPart(w, lo, hi int) {
+// chunksPart is Forward for the units [lo, hi) on worker w: unit u is
+// chunk u%c.chunks of image u/c.chunks.
+func (c *Conv2d) chunksPart(w, lo, hi int) {
 	g, x, y := c.geom, c.fwdX, c.fwdY
 	size, p, rows := g.C*g.H*g.W, g.OutH()*g.OutW(), g.ColRows()
 	oh, ow := g.OutH(), g.OutW()
@@ -241,19 +256,21 @@ func (c *Conv2d) imagesPart(w, lo, hi int) {
 		c.cols[w] = fitFloats(c.cols[w], rows*min(band, oh)*ow)
 		col = c.cols[w]
 	}
-	for i := lo; i < hi; i++ {
+	for u := lo; u < hi; u++ {
+		i, k := u/c.chunks, u%c.chunks
 		img := x.Data[i*size : (i+1)*size]
 		out := y.Data[i*c.OutC*p : (i+1)*c.OutC*p]
+		r0, r1 := k*oh/c.chunks, (k+1)*oh/c.chunks
 		if c.pointwise() {
-			for j0 := 0; j0 < p; j0 += band {
-				j1 := min(j0+band, p)
+			for j0 := r0 * ow; j0 < r1*ow; j0 += band {
+				j1 := min(j0+band, r1*ow)
 				gm.SgemmPacked(&c.w, false, j1-j0, img[j0:], p, 0, out[j0:], p)
 				c.applyAct(out, j0, j1, 0, c.OutC)
 			}
 			continue
 		}
-		for b0 := 0; b0 < oh; b0 += band {
-			b1 := min(b0+band, oh)
+		for b0 := r0; b0 < r1; b0 += band {
+			b1 := min(b0+band, r1)
 			n := (b1 - b0) * ow
 			tensor.Im2colBand(col, img, g, 0, rows, b0, b1)
 			gm.SgemmPacked(&c.w, false, n, col[:rows*n], n, 0, out[b0*ow:], p)

@@ -72,7 +72,9 @@ func TestConv2dForwardMatchesNaive(t *testing.T) {
 	for _, tc := range append(convCases, convCase{3, 16, 24, 19, 23, 3, 2, 1, true}, convCase{2, 32, 16, 12, 9, 1, 1, 0, true},
 		// Images large enough to be cut into several bands of output,
 		// the last one partial.
-		convCase{1, 3, 4, 211, 205, 1, 1, 0, true}, convCase{2, 8, 4, 67, 130, 3, 1, 1, true}) {
+		convCase{1, 3, 4, 211, 205, 1, 1, 0, true}, convCase{2, 8, 4, 67, 130, 3, 1, 1, true},
+		// Images cut into chunks of rows for the workers (see split).
+		convCase{3, 4, 5, 40, 33, 3, 1, 1, false}, convCase{1, 4, 6, 50, 41, 3, 2, 1, true}) {
 		t.Run(tc.String(), func(t *testing.T) {
 			c := NewConv2d(e, "conv", tc.inC, tc.outC, tc.k, tc.stride, tc.pad, tc.bias)
 			c.Init(r)
