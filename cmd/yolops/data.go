@@ -11,6 +11,9 @@ func newDataCmd() *cobra.Command {
 	}
 	cmd.AddCommand(
 		newDataPrepareCmd(),
+		newDataInitCmd(), newDataAddCmd(), newDataHashCmd(), newDataStatusCmd(),
+		newDataPushCmd(), newDataPullCmd(), newDataFetchCmd(), newDataCheckoutCmd(),
+		newDataRemoteCmd(),
 	)
 	return cmd
 }
