@@ -68,7 +68,7 @@ func TestCommands(t *testing.T) {
 			want: []string{`invalid argument "0" for "--repeats" flag`}},
 		{name: "unknown flag", args: []string{"bench", "gemm", "--fast"}, wantErr: true,
 			want: []string{"unknown flag: --fast", "yolops bench gemm --help"}},
-		{name: "unknown command", args: []string{"train"}, wantErr: true, want: []string{`unknown command "train" for "yolops"`}},
+		{name: "unknown command", args: []string{"fly"}, wantErr: true, want: []string{`unknown command "fly" for "yolops"`}},
 		{name: "unknown benchmark", args: []string{"bench", "conv"}, wantErr: true, want: []string{`unknown benchmark "conv"`}},
 		{name: "stray argument", args: []string{"version", "now"}, wantErr: true, want: []string{`unknown command "now" for "yolops version"`}},
 	} {

@@ -36,6 +36,9 @@ on YOLOv8n's shapes) report on the machine.`,
 		newBenchCmd(),
 		newPredictCmd(),
 		newDataCmd(),
+		newServerCmd(),
+		newPipelineCmd(),
+		newPromoteCmd(),
 	)
 	return root
 }
