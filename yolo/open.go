@@ -61,7 +61,7 @@ func Open(ctx context.Context, e *nn.Engine, path string, cache *assets.Cache) (
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		src = s
+		src = checkpointWeights(s, meta)
 		if raw, ok := meta["names"]; ok {
 			if err := json.Unmarshal([]byte(raw), &names); err != nil {
 				return nil, fmt.Errorf("yolo: %s: metadata names is not a JSON list of strings: %w", path, err)
