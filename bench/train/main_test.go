@@ -1,0 +1,31 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"-imgsz", "100"}, {"-threads", "0"}, {"-epochs", "1"}, {"-batch", "0"}, {"-imgsz", "x"}} {
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), args, &out, &errOut); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}
+
+func TestRefEpochs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ref.json")
+	// The final validation repeats the last epoch, which must count once.
+	os.WriteFile(path, []byte(`{"epochs":[{"epoch":1,"epoch_seconds":9},{"epoch":2,"epoch_seconds":4},{"epoch":3,"epoch_seconds":5},{"epoch":3,"epoch_seconds":7}]}`), 0o644)
+	secs, err := refEpochs(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(secs) != 3 || secs[2] != 5 || median(secs[1:]) != 5 {
+		t.Errorf("epochs %v, median of 2.. %v; want [9 4 5] and 5", secs, median(secs[1:]))
+	}
+}
