@@ -37,6 +37,7 @@ too; these commands read them back.`,
 	}
 	cmd.PersistentFlags().StringVar(&trackingURI, "tracking-uri", "", trackingURIHelp)
 	cmd.AddCommand(newPipelineListCmd(&trackingURI), newPipelineShowCmd(&trackingURI))
+	cmd.AddCommand(newPipelineRunCmd(&trackingURI))
 	return cmd
 }
 

@@ -40,6 +40,7 @@ on YOLOv8n's shapes) report on the machine.`,
 		newServerCmd(),
 		newPipelineCmd(),
 		newPromoteCmd(),
+		newGridCmd(),
 	)
 	return root
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/yolops/yolops/tracking/rest"
 	"github.com/yolops/yolops/tracking/server"
 	"github.com/yolops/yolops/tracking/sqlstore"
+	"github.com/yolops/yolops/web"
 )
 
 // serverOptions are the flags of yolops server, named as mlflow server's.
@@ -138,6 +139,16 @@ func runServer(ctx context.Context, o serverOptions, stderr io.Writer) error {
 	}
 	defer st.Close()
 	cfg.Store = st
+	uiOpts := web.Options{Store: st, Logger: logger}
+	if cfg.Artifacts != nil {
+		uiOpts.ArtifactRoots = []web.ArtifactRoot{{Prefix: "mlflow-artifacts:/", Store: cfg.Artifacts}}
+	}
+	if cfg.Auth != nil {
+		uiOpts.Identify = server.Identify
+	}
+	if cfg.UI, err = web.New(uiOpts); err != nil {
+		return err
+	}
 	h, err := server.New(cfg)
 	if err != nil {
 		return err

@@ -75,6 +75,19 @@ func TestServerCommand(t *testing.T) {
 	if res.StatusCode != 200 || string(b) != `{"experiment_id":"1"}` {
 		t.Errorf("create experiment: %d %s", res.StatusCode, b)
 	}
+	// The web UI answers outside the API, and lists the new experiment;
+	// unknown API paths still get MLflow's JSON error.
+	for _, c := range []struct{ path, want string }{{"/", "cli"}, {"/api/2.0/mlflow/nope", "ENDPOINT_NOT_FOUND"}} {
+		res, err := http.Get(url + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !strings.Contains(string(b), c.want) {
+			t.Errorf("GET %s: %d, body lacks %q:\n%.300s", c.path, res.StatusCode, c.want, b)
+		}
+	}
 	cancel()
 	select {
 	case err := <-done:

@@ -218,6 +218,14 @@ type identity struct {
 
 type identityKey struct{}
 
+// Identify returns the user a request served by a Server was
+// authenticated as ("" when anonymous) and whether that user may change
+// experiments, runs and models: the web UI's view of authentication.
+func Identify(r *http.Request) (user string, canWrite bool) {
+	id := identityOf(r.Context())
+	return id.name, id.perm >= Edit
+}
+
 func identityOf(ctx context.Context) identity {
 	id, _ := ctx.Value(identityKey{}).(identity)
 	return id

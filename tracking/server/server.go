@@ -56,6 +56,9 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxBodyBytes bounds JSON request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// UI, when set, serves every path outside the API (the web UI at /),
+	// behind the same authentication; Identify tells it who is asking.
+	UI http.Handler
 }
 
 // Server is an http.Handler serving the API.
@@ -100,7 +103,14 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "OK") })
-	s.mux.HandleFunc("/", s.notFound)
+	if cfg.UI != nil {
+		// Unknown API paths still get MLflow's JSON error, not a page.
+		s.mux.HandleFunc(rest.APIPrefix+"/", s.notFound)
+		s.mux.HandleFunc(rest.AjaxPrefix+"/", s.notFound)
+		s.mux.Handle("/", cfg.UI)
+	} else {
+		s.mux.HandleFunc("/", s.notFound)
+	}
 	return s, nil
 }
 
