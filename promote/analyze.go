@@ -253,6 +253,9 @@ func Analyze(ctx context.Context, st tracking.TrackingStore, experiment, metric 
 
 	for _, r := range runs {
 		name := r.Info.RunName
+		if bookkeeping(r, a.Objective) {
+			continue
+		}
 		if r.Info.Status != tracking.RunFinished {
 			a.Skipped = append(a.Skipped, Skip{r.Info.RunID, name, "status " + string(r.Info.Status)})
 			continue
@@ -718,4 +721,29 @@ func (r *RunResult) BestEpoch() (v float64, step int64, ok bool) {
 		}
 	}
 	return v, step, ok
+}
+
+// bookkeeping reports whether r is a pipeline's own record rather than a
+// training: the pipeline run (tag yolops.pipeline) or a step run other
+// than the trainer's (tag yolops.step, without the objective). Those are
+// not candidates, and counting them as "left out" would only alarm.
+func bookkeeping(r tracking.Run, objective string) bool {
+	var step bool
+	for _, t := range r.Data.Tags {
+		switch t.Key {
+		case "yolops.pipeline":
+			return true
+		case "yolops.step":
+			step = true
+		}
+	}
+	if !step {
+		return false
+	}
+	for _, m := range r.Data.Metrics {
+		if m.Key == objective {
+			return false
+		}
+	}
+	return true
 }
