@@ -1,8 +1,11 @@
 package main
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -12,7 +15,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/yolops/yolops/assets"
+	"github.com/yolops/yolops/tracking"
+	"github.com/yolops/yolops/tracking/client"
 	"github.com/yolops/yolops/train"
+	"github.com/yolops/yolops/workflow"
 )
 
 // trainUsage describes the training flags; each is an Ultralytics
@@ -79,6 +85,7 @@ var trainUsage = map[string]string{
 	"threads":              "compute threads (0: one per CPU)",
 	"fixed-order":          "visit the training images in file order, not shuffled (parity tests)",
 	"init-head-from-class": "start a 1-class head from this class of the pretrained model (a name such as person, or an index)",
+	"bn-recal":             "before each validation, re-estimate the EMA model's BatchNorm statistics on up to N unaugmented training batches (0: off, as Ultralytics; see docs/overfit.md)",
 }
 
 // argFlag binds one field of train.Args to a flag.
@@ -160,8 +167,10 @@ func applyChanged(dst, src *train.Args, fs *pflag.FlagSet) {
 
 func newTrainCmd(version string) *cobra.Command {
 	var (
-		flags = train.DefaultArgs()
-		cfg   string
+		flags       = train.DefaultArgs()
+		cfg         string
+		trackingURI string
+		experiment  string
 	)
 	cmd := &cobra.Command{
 		Use:   "train --data YAML [--model yolov8n.pt] [flags]",
@@ -231,11 +240,19 @@ continues exactly where the last completed epoch left off.`,
 			if err := args.Validate(); err != nil {
 				return err
 			}
-			res, err := train.Run(cmd.Context(), args, train.Options{
+			opts := train.Options{
 				Log:     cmd.ErrOrStderr(),
 				Cache:   &assets.Cache{Progress: cmd.ErrOrStderr()},
 				Version: version,
-			})
+			}
+			end, err := trackTraining(cmd, &opts, args, trackingURI, experiment)
+			if err != nil {
+				return err
+			}
+			res, err := train.Run(cmd.Context(), args, opts)
+			if terr := end(err); err == nil {
+				err = terr
+			}
 			if err != nil {
 				return err
 			}
@@ -246,5 +263,56 @@ continues exactly where the last completed epoch left off.`,
 	fs := cmd.Flags()
 	bindArgs(fs, &flags)
 	fs.StringVar(&cfg, "cfg", "", "read the arguments from this args.yaml first (flags given override it)")
+	fs.StringVar(&trackingURI, "tracking-uri", os.Getenv("MLFLOW_TRACKING_URI"),
+		"log the run (params, metrics per epoch, artifacts) to this tracking store: a folder, sqlite:///file.db, postgresql://... or http(s):// a yolops/MLflow server (default $MLFLOW_TRACKING_URI; empty: no tracking)")
+	fs.StringVar(&experiment, "experiment", "", "MLflow experiment of the run (default $MLFLOW_EXPERIMENT_NAME, else --project, else /Shared/Ultralytics, as Ultralytics' callback names it)")
 	return cmd
+}
+
+// trackTraining opens the tracking store and starts the run that opts'
+// observer logs to, as Ultralytics' MLflow callback does: experiment
+// $MLFLOW_EXPERIMENT_NAME or the project, run $MLFLOW_RUN or the name.
+// The returned function ends the run with the training's outcome. With
+// no tracking URI it does nothing.
+func trackTraining(cmd *cobra.Command, opts *train.Options, args train.Args, uri, experiment string) (end func(error) error, err error) {
+	if uri == "" {
+		return func(error) error { return nil }, nil
+	}
+	ctx := cmd.Context()
+	c, err := client.Open(ctx, uri)
+	if err != nil {
+		return nil, fmt.Errorf("--tracking-uri: %w", err)
+	}
+	if experiment == "" {
+		experiment = cmp.Or(os.Getenv("MLFLOW_EXPERIMENT_NAME"), args.Project, "/Shared/Ultralytics")
+	}
+	expID, err := c.GetOrCreateExperiment(ctx, experiment)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("tracking: experiment %q: %w", experiment, err)
+	}
+	run, err := c.StartRun(ctx, expID, cmp.Or(os.Getenv("MLFLOW_RUN"), args.Name, "train"), nil)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("tracking: %w", err)
+	}
+	tr := workflow.NewTracker(ctx, c, run.Info.RunID)
+	opts.Observer = tr
+	fmt.Fprintf(cmd.ErrOrStderr(), "tracking: run %s in experiment %q at %s\n", run.Info.RunID, experiment, uri)
+	return func(trainErr error) error {
+		defer c.Close()
+		status := tracking.RunFinished
+		switch {
+		case errors.Is(trainErr, context.Canceled):
+			status = tracking.RunKilled
+		case trainErr != nil:
+			status = tracking.RunFailed
+		}
+		// A fresh context: the command's may be cancelled (Ctrl-C), and
+		// the run's end must still be recorded.
+		if err := c.SetTerminated(context.WithoutCancel(ctx), run.Info.RunID, status); err != nil {
+			return fmt.Errorf("tracking: ending run %s: %w", run.Info.RunID, err)
+		}
+		return tr.Err()
+	}, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/yolops/yolops/imgproc"
+	"github.com/yolops/yolops/tracking"
+	"github.com/yolops/yolops/tracking/client"
 )
 
 // tinyData writes four 64-pixel images, each with a red box labelled as
@@ -132,5 +135,63 @@ func TestTrainThenVal(t *testing.T) {
 	src := filepath.Join(filepath.Dir(data), "images", "0.png")
 	if _, stderr, err := execute(t, "predict", "--weights", best, "--source", src, "--imgsz", "64", "--out", t.TempDir()); err != nil {
 		t.Fatalf("predict with the checkpoint: %v\n%s", err, stderr)
+	}
+}
+
+// TestTrainTracked trains with --tracking-uri a folder (the embedded
+// store) and reads the run back: Ultralytics' params, per-epoch metrics
+// under the MLflow callback's names, the run folder as artifacts.
+func TestTrainTracked(t *testing.T) {
+	data := tinyData(t)
+	project, store := t.TempDir(), t.TempDir()
+	t.Setenv("MLFLOW_EXPERIMENT_NAME", "")
+	t.Setenv("MLFLOW_RUN", "")
+	_, stderr, err := execute(t, "train", "--data", data, "--model", "yolov8n.yaml", "--epochs", "2", "--imgsz", "64",
+		"--batch", "2", "--workers", "1", "--threads", "1", "--project", project, "--name", "tracked", "--plots=false",
+		"--tracking-uri", store, "--experiment", "cli-train")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	ctx := context.Background()
+	c, err := client.Open(ctx, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	exp, err := c.GetExperimentByName(ctx, "cli-train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, _, err := c.SearchRuns(ctx, tracking.SearchRuns{ExperimentIDs: []string{exp.ExperimentID}})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs %d, err %v; want 1", len(runs), err)
+	}
+	r := runs[0]
+	if r.Info.RunName != "tracked" || r.Info.Status != tracking.RunFinished {
+		t.Errorf("run %q status %s, want tracked FINISHED", r.Info.RunName, r.Info.Status)
+	}
+	params := map[string]string{}
+	for _, p := range r.Data.Params {
+		params[p.Key] = p.Value
+	}
+	if params["imgsz"] != "64" || params["epochs"] != "2" || params["optimizer"] != "auto" {
+		t.Errorf("params imgsz %q epochs %q optimizer %q", params["imgsz"], params["epochs"], params["optimizer"])
+	}
+	hist, _, err := c.GetMetricHistory(ctx, tracking.GetMetricHistory{RunID: r.Info.RunID, MetricKey: "train/box_loss"})
+	if err != nil || len(hist) != 2 || hist[0].Step != 0 || hist[1].Step != 1 {
+		t.Errorf("train/box_loss history %+v (err %v), want steps 0 and 1", hist, err)
+	}
+	latest := map[string]bool{}
+	for _, m := range r.Data.Metrics {
+		latest[m.Key] = true
+	}
+	for _, k := range []string{"metrics/mAP50B", "metrics/mAP50-95B", "metrics/precisionB", "val/cls_loss", "lr/pg0"} {
+		if !latest[k] {
+			t.Errorf("metric %s not logged", k)
+		}
+	}
+	arts, err := c.ListArtifacts(ctx, r.Info.RunID, "weights")
+	if err != nil || len(arts) == 0 {
+		t.Fatalf("weights artifacts %v, err %v", arts, err)
 	}
 }
