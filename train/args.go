@@ -109,6 +109,12 @@ type Args struct {
 	// model from one class of the pretrained model (a name such as
 	// "person", or an index), instead of a fresh initialisation.
 	InitHeadFromClass string `yaml:"init_head_from_class" json:"init_head_from_class"`
+	// BNRecal, when positive, re-estimates the EMA model's BatchNorm
+	// running statistics on up to this many unaugmented training
+	// batches before each validation ("precise BN"; the statistics are
+	// kept in the EMA, hence in best and last). 0 keeps Ultralytics'
+	// moving averages. See docs/overfit.md.
+	BNRecal int `yaml:"bn_recal" json:"bn_recal"`
 	// SaveDir is the run folder, set when the run starts (as Ultralytics
 	// adds save_dir to its arguments); a resumed run keeps it.
 	SaveDir string `yaml:"save_dir" json:"save_dir"`
@@ -191,6 +197,7 @@ func (a Args) Validate() error {
 		{finite(a.Cls) && a.Cls >= 0, fmt.Sprintf("cls %v: must not be negative", a.Cls)},
 		{finite(a.DFL) && a.DFL >= 0, fmt.Sprintf("dfl %v: must not be negative", a.DFL)},
 		{a.NBS >= 1, fmt.Sprintf("nbs %d: want at least 1", a.NBS)},
+		{a.BNRecal >= 0, fmt.Sprintf("bn_recal %d: want 0 (off) or a number of batches", a.BNRecal)},
 		{a.Threads >= 0 && a.Threads <= 256, fmt.Sprintf("threads %d: want 0 (one per CPU) to 256", a.Threads)},
 	}
 	for _, c := range checks {

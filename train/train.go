@@ -109,6 +109,7 @@ type trainer struct {
 	lastOptStep      int
 
 	trainLoader, valLoader *dataset.Loader
+	recalLoader            *dataset.Loader // unaugmented training images for bn_recal (nil: off)
 	nb                     int
 
 	dir, wdir, last, best string
@@ -278,6 +279,13 @@ func (t *trainer) setup(ctx context.Context) error {
 		return fmt.Errorf("train: %s images: %w", a.Split, err)
 	}
 	t.nb = t.trainLoader.Len()
+	if a.BNRecal > 0 {
+		if t.recalLoader, err = dataset.NewLoader(trainItems, recalLoaderOptions(*a, t.nc)); err != nil {
+			return fmt.Errorf("train: bn_recal images: %w", err)
+		}
+		fmt.Fprintf(t.log, "bn_recal: BatchNorm statistics re-estimated before each validation on %d unaugmented training batches of %d\n",
+			min(a.BNRecal, t.recalLoader.Len()), a.Batch)
+	}
 
 	// Optimizer and schedule.
 	fmt.Fprintf(t.log, "Freezing layer 'model.22.dfl.conv.weight'\n")
@@ -697,6 +705,18 @@ func (t *trainer) trainEpoch(ctx context.Context, epoch int) ([3]float32, error)
 func (t *trainer) validate(ctx context.Context) (map[string]float64, float64, error) {
 	if err := t.ema.CopyTo(t.evalState); err != nil {
 		return nil, 0, err
+	}
+	if t.recalLoader != nil {
+		// The epoch's own shuffle picks the batches: reproducible, and
+		// the same after a resume.
+		if _, err := recalibrateBN(ctx, t.evalModel, t.recalLoader.Epoch(ctx, t.epoch), t.args.BNRecal); err != nil {
+			return nil, 0, err
+		}
+		// Kept in the EMA, which is what last and best save: the saved
+		// model is the one validated. Only the running statistics differ.
+		for i, s := range t.evalState {
+			copy(t.ema.State()[i].Data, s.Data)
+		}
 	}
 	r, err := Validate(ctx, t.evalModel, t.valLoader, t.valConfig(t.valLoss, ""))
 	if err != nil {
