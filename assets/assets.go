@@ -87,7 +87,7 @@ func (c *Cache) Path(ctx context.Context, name string) (string, error) {
 		dir = DefaultDir()
 	}
 	path := filepath.Join(dir, name)
-	if got, err := fileSHA256(path); err == nil {
+	if got, err := FileSHA256(path); err == nil {
 		if got == want {
 			return path, nil
 		}
@@ -128,6 +128,23 @@ func (c *Cache) download(ctx context.Context, url string, w io.Writer) (string, 
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Minute}
 	}
+	return Download(ctx, client, url, w, c.logf)
+}
+
+func (c *Cache) logf(format string, args ...any) {
+	if c.Progress != nil {
+		fmt.Fprintf(c.Progress, format+"\n", args...)
+	}
+}
+
+// Download GETs url with client into w and returns the SHA-256 of what it
+// wrote. It fails on an answer other than 200 OK and on a body shorter
+// than announced; logf, when not nil, gets a line per 10% of a body of
+// known size (with the rate and the time left), or one at the end.
+func Download(ctx context.Context, client *http.Client, url string, w io.Writer, logf func(string, ...any)) (string, error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return "", err
@@ -141,28 +158,23 @@ func (c *Cache) download(ctx context.Context, url string, w io.Writer) (string, 
 		return "", fmt.Errorf("server answered %s", resp.Status)
 	}
 	h := sha256.New()
-	pw := &progress{c: c, total: resp.ContentLength, name: filepath.Base(url), start: time.Now()}
-	n, err := io.Copy(io.MultiWriter(w, h, pw), resp.Body)
+	p := &progress{logf: logf, what: "downloading " + filepath.Base(req.URL.Path), total: resp.ContentLength, start: time.Now()}
+	n, err := io.Copy(io.MultiWriter(w, h, p), resp.Body)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("after %d bytes: %w", n, err)
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
 		return "", fmt.Errorf("got %d of %d bytes", n, resp.ContentLength)
 	}
-	pw.done()
+	p.done()
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func (c *Cache) logf(format string, args ...any) {
-	if c.Progress != nil {
-		fmt.Fprintf(c.Progress, format+"\n", args...)
-	}
-}
-
-// progress prints a line per 10% of a download with a known size.
+// progress logs a line per 10% of a copy of known size, with the rate and
+// the time left, or one line at the end when the size is unknown.
 type progress struct {
-	c     *Cache
-	name  string
+	logf  func(string, ...any)
+	what  string
 	total int64
 	n     int64
 	next  int64
@@ -173,19 +185,29 @@ func (p *progress) Write(b []byte) (int, error) {
 	p.n += int64(len(b))
 	if p.total > 0 && p.n*10/p.total >= p.next {
 		p.next = p.n*10/p.total + 1
-		rate := float64(p.n) / 1e6 / max(time.Since(p.start).Seconds(), 1e-3)
-		p.c.logf("downloading %s: %d%% of %.1f MB, %.1f MB/s", p.name, p.n*100/p.total, float64(p.total)/1e6, rate)
+		secs := max(time.Since(p.start).Seconds(), 1e-3)
+		rate := float64(p.n) / secs
+		left := time.Duration(float64(p.total-p.n) / rate * float64(time.Second)).Round(time.Second)
+		p.logf("%s: %d%% of %s, %s/s, %v left", p.what, p.n*100/p.total, byteSize(p.total), byteSize(int64(rate)), left)
 	}
 	return len(b), nil
 }
 
 func (p *progress) done() {
 	if p.total <= 0 {
-		p.c.logf("downloaded %s: %.1f MB", p.name, float64(p.n)/1e6)
+		p.logf("%s: %s in %v", p.what, byteSize(p.n), time.Since(p.start).Round(time.Millisecond))
 	}
 }
 
-func fileSHA256(path string) (string, error) {
+func byteSize(n int64) string {
+	if n < 1e6 {
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
+// FileSHA256 returns the SHA-256 of the file at path, in hex.
+func FileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/yolops/yolops/assets"
 )
 
 // COCO128URL is where Ultralytics publishes COCO128 (the archive its
@@ -139,28 +141,8 @@ func (a *Archive) download(ctx context.Context, w io.Writer) error {
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Minute}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.URL, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("server answered %s", resp.Status)
-	}
-	p := &byteProgress{logf: a.logf, what: "downloading " + filepath.Base(req.URL.Path), total: resp.ContentLength, start: time.Now()}
-	n, err := io.Copy(io.MultiWriter(w, p), resp.Body)
-	if err != nil {
-		return fmt.Errorf("after %d bytes: %w", n, err)
-	}
-	if resp.ContentLength >= 0 && n != resp.ContentLength {
-		return fmt.Errorf("got %d of %d bytes", n, resp.ContentLength)
-	}
-	p.done()
-	return nil
+	_, err := assets.Download(ctx, client, a.URL, w, a.logf)
+	return err
 }
 
 // extract writes the files of a zip archive under dst. It refuses entries
@@ -277,40 +259,4 @@ func replaceDir(dir, final string) error {
 		return err
 	}
 	return nil
-}
-
-// byteProgress writes a line per 10% of a copy of known size (a line at the
-// end otherwise), with the rate and the time left.
-type byteProgress struct {
-	logf  func(string, ...any)
-	what  string
-	total int64
-	n     int64
-	next  int64
-	start time.Time
-}
-
-func (p *byteProgress) Write(b []byte) (int, error) {
-	p.n += int64(len(b))
-	if p.total > 0 && p.n*10/p.total >= p.next {
-		p.next = p.n*10/p.total + 1
-		secs := max(time.Since(p.start).Seconds(), 1e-3)
-		rate := float64(p.n) / secs
-		left := time.Duration(float64(p.total-p.n) / rate * float64(time.Second)).Round(time.Second)
-		p.logf("%s: %d%% of %s, %s/s, %v left", p.what, p.n*100/p.total, byteSize(p.total), byteSize(int64(rate)), left)
-	}
-	return len(b), nil
-}
-
-func (p *byteProgress) done() {
-	if p.total <= 0 {
-		p.logf("%s: %s in %v", p.what, byteSize(p.n), time.Since(p.start).Round(time.Millisecond))
-	}
-}
-
-func byteSize(n int64) string {
-	if n < 1e6 {
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }

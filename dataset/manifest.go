@@ -8,11 +8,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/yolops/yolops/assets"
 )
 
 // Manifest maps the path of every file of a dataset tree (relative to its
@@ -139,7 +140,7 @@ func (m Manifest) Verify(ctx context.Context, root string) (*Verification, error
 			return nil
 		}
 		seen[rel] = true
-		got, err := fileSHA256(p)
+		got, err := assets.FileSHA256(p)
 		if err != nil {
 			return err
 		}
@@ -170,17 +171,4 @@ func underAny(name string, dirs map[string]bool) bool {
 		}
 	}
 	return false
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
