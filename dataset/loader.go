@@ -59,6 +59,11 @@ type LoaderOptions struct {
 	// recently loaded ones, as many as its mosaic buffer holds, and
 	// validation keeps none.
 	CacheRAM bool
+	// CacheBudget, in bytes, keeps every loaded image in memory, as
+	// CacheRAM, when the images resized to ImgSz surely fit in it
+	// (ImgSz² × 3 bytes each): a validation set that is read again every
+	// epoch is then decoded once.
+	CacheBudget int64
 	// NC, when positive, is the number of classes: a label with a class
 	// outside [0, NC) is an error.
 	NC int
@@ -158,7 +163,7 @@ func NewLoader(items []Item, opts LoaderOptions) (*Loader, error) {
 		l.bufLen = min(n, opts.Batch*8, 1000)
 		cacheCap = l.bufLen
 	}
-	if opts.CacheRAM {
+	if opts.CacheRAM || int64(n)*int64(opts.ImgSz)*int64(opts.ImgSz)*3 <= opts.CacheBudget {
 		cacheCap = n
 	}
 	l.cache = newImageCache(cacheCap)

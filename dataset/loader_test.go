@@ -467,6 +467,40 @@ func TestNewLoaderErrors(t *testing.T) {
 	}
 }
 
+// TestLoaderCacheCapacity: validation keeps no image unless told to,
+// or unless all of them resized fit in the budget; augmentation keeps its
+// mosaic buffer.
+func TestLoaderCacheCapacity(t *testing.T) {
+	items := make([]Item, 10)
+	for i := range items {
+		items[i] = Item{Image: fmt.Sprintf("%d.png", i)}
+	}
+	per := int64(64 * 64 * 3)
+	for _, tc := range []struct {
+		name string
+		opts func() LoaderOptions
+		want int
+	}{
+		{"val", func() LoaderOptions { return ValOptions(64, 4) }, 0},
+		{"val cache ram", func() LoaderOptions { o := ValOptions(64, 4); o.CacheRAM = true; return o }, 10},
+		{"val budget fits", func() LoaderOptions { o := ValOptions(64, 4); o.CacheBudget = 10 * per; return o }, 10},
+		{"val budget short", func() LoaderOptions { o := ValOptions(64, 4); o.CacheBudget = 10*per - 1; return o }, 0},
+		{"train buffer", func() LoaderOptions { return TrainOptions(64, 1) }, 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := tc.opts()
+			opts.Rect = false // rect would read the (absent) images' sizes
+			l, err := NewLoader(items, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.cache.capacity != tc.want {
+				t.Fatalf("cache capacity %d, want %d", l.cache.capacity, tc.want)
+			}
+		})
+	}
+}
+
 // TestImageCache: the cache keeps at most its capacity, the least
 // recently used leaving first; concurrent requests share one load; a
 // failed load is not kept.

@@ -59,6 +59,11 @@ const seedStream = 0x696e6974 // "init"
 // optimizer_step.
 const maxGradNorm = 10.0
 
+// valCacheBudget bounds the memory validation's decoded images may keep
+// between epochs (see dataset.LoaderOptions.CacheBudget): 128 MiB holds
+// about 470 images at 320 and 110 at 640.
+const valCacheBudget = 128 << 20
+
 // resumable lists the arguments that may differ from the checkpoint's
 // when resuming: Ultralytics lets imgsz, batch and device change; the
 // others here change how, not what, is computed (model and resume name
@@ -275,6 +280,9 @@ func (t *trainer) setup(ctx context.Context) error {
 	}
 	vopts := dataset.ValOptions(a.ImgSz, a.Batch*2)
 	vopts.Workers, vopts.CacheRAM, vopts.NC = a.Workers, a.Cache, t.nc
+	// Validation reads the same images every epoch: keep them decoded
+	// when they are few (a CPU-side cost Ultralytics pays each epoch).
+	vopts.CacheBudget = valCacheBudget
 	if t.valLoader, err = dataset.NewLoader(valItems, vopts); err != nil {
 		return fmt.Errorf("train: %s images: %w", a.Split, err)
 	}

@@ -80,6 +80,11 @@ func valHeader() string {
 	return fmt.Sprintf("%22s%11s%11s%11s%11s%11s%11s", "Class", "Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)")
 }
 
+// valChunk is how many images of a validation batch the model runs at a
+// time (see yolo.Model.ForwardChunks): enough to keep both workers busy
+// on whole images, a quarter of the buffers of a 32-image batch.
+const valChunk = 8
+
 // Validate runs the model, in evaluation mode, over every batch of loader
 // (a validation loader: no augmentation, rect batches) and scores its
 // detections as Ultralytics 8.2.82's DetectionValidator: non-maximum
@@ -97,6 +102,7 @@ func Validate(ctx context.Context, m *yolo.Model, loader *dataset.Loader, cfg Va
 	acc := metrics.NewAccumulator(nc)
 	nms := yolo.NMSOptions{Conf: cfg.Conf, IoU: cfg.IoU, MaxDet: cfg.MaxDet, MultiLabel: true}
 	pred := tensor.New(0)
+	var gathered [3]*tensor.Tensor
 	var (
 		res        ValResult
 		lossSum    [3]float64
@@ -115,7 +121,7 @@ func Validate(ctx context.Context, m *yolo.Model, loader *dataset.Loader, cfg Va
 		}
 		targets := batchTargets(b)
 		t1 := time.Now()
-		maps := m.Forward(x)
+		maps := m.ForwardChunks(x, valChunk, &gathered)
 		yolo.Decode(pred, maps, nc)
 		t2 := time.Now()
 		if cfg.Loss != nil {

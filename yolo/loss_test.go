@@ -33,9 +33,9 @@ type lossRef struct {
 	} `json:"grads"`
 }
 
-func readLossRef(t testing.TB) lossRef {
+func readLossRefFile(t testing.TB, name string) lossRef {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "ref", "loss_ref.json"))
+	raw, err := os.ReadFile(filepath.Join("testdata", "ref", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,13 +69,25 @@ func relErr(got, want, floor float64) float64 {
 // the ones that compute the maps.
 var headOutput = regexp.MustCompile(`^model\.22\.cv[23]\.[012]\.2\.(weight|bias)$`)
 
-// TestLossMatchesUltralytics runs the reference batch through the
-// reference checkpoint in training mode and compares the loss with
+// TestLossMatchesUltralytics: on one fixed batch (three COCO128 images,
+// all their labels) and fixed weights, the loss and its items equal
 // Ultralytics' v8DetectionLoss and, after Model.Backward, every
-// parameter's gradient (norm, sum, first four values) with PyTorch's.
+// parameter's gradient (norm, sum, first four values) PyTorch's, both for
+// PyTorch's float32 run (loss_ref.json) and for the same computation in
+// float64 (loss_ref64.json), the exact answer both float32 runs
+// approximate: PyTorch's own float32 norms are within 1e-5 of it.
+//
+// Norms and loss items must agree within 1e-4 (relative). Sums (relative
+// to the norm, as they may cancel) and single values (relative to the
+// typical element, norm/sqrt(n)) must agree within 1e-4 for the head's
+// output convolutions, which see the maps' gradients directly, and 2e-3
+// further back, where train-mode BatchNorm subtracts the mean of nearly
+// constant gradients and so magnifies the last bits. Before the
+// BatchNorm statistics were summed in float64 blocks the norms were off
+// by 4e-4: the assigner (CIoU^6, eps-normalised scores) magnifies tiny
+// differences in the maps.
 func TestLossMatchesUltralytics(t *testing.T) {
 	dir := filepath.Join("testdata", "ref")
-	ref := readLossRef(t)
 	src, _, err := OpenPT(filepath.Join(dir, "yolov8n_seed0.pt"))
 	if err != nil {
 		t.Fatal(err)
@@ -94,17 +106,31 @@ func TestLossMatchesUltralytics(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.SetTrain(true)
+	for _, file := range []string{"loss_ref.json", "loss_ref64.json"} {
+		t.Run(file, func(t *testing.T) {
+			ref := readLossRefFile(t, file)
+			// Every run starts from the checkpoint's running statistics,
+			// which a training-mode Forward moves.
+			if err := m.Load(src); err != nil {
+				t.Fatal(err)
+			}
+			checkLossAndGrads(t, m, ref)
+		})
+	}
+}
+
+func checkLossAndGrads(t *testing.T, m *Model, ref lossRef) {
 	s := ref.Imgsz
 	x := tensor.New(len(ref.Images), 3, s, s)
 	for i, name := range ref.Images {
-		im := loadInput(t, filepath.Join(dir, name))
+		im := loadInput(t, filepath.Join("testdata", "ref", name))
 		if !im.SameShape(tensor.New(1, 3, s, s)) {
 			t.Fatalf("%s: shape %v, want [1 3 %d %d]", name, im.Shape, s, s)
 		}
 		copy(x.Data[i*3*s*s:], im.Data)
 	}
 	maps := m.Forward(x)
-	l := NewLoss(cfg.NC, DefaultLossHyp())
+	l := NewLoss(m.Config.NC, DefaultLossHyp())
 	total, items, grads, err := l.Compute(maps, ref.targets())
 	if err != nil {
 		t.Fatal(err)
@@ -118,24 +144,6 @@ func TestLossMatchesUltralytics(t *testing.T) {
 			t.Errorf("loss item %d: %v, want %v (relative difference %.3g)", i, items[i], want, d)
 		}
 	}
-
-	// The gradients cannot match to 1e-4. The maps of the two forward
-	// passes differ in their last bits (the BatchNorm batch means, which
-	// loss_ref.json gives through the running means, differ by up to 3e-5
-	// in the deep layers), and the assigner magnifies that: the metric is
-	// CIoU^6, and for boxes whose best CIoU is small the eps of the
-	// normalisation does not cancel. Maps perturbed by 5e-5 relative noise
-	// move the sum of target scores by up to 3e-5, as the reference's
-	// (2.5e-5 from ours; with its value the class gradients, the cls
-	// item and the class-bias gradients agree to 1e-6). On the way back,
-	// train-mode BatchNorm subtracts the mean of nearly constant
-	// gradients, so 1e-5 differences in the maps' gradients become 1e-4
-	// in the first layers. Hence: norms within 1e-3; sums (relative to the
-	// norm when they cancel) and single values (relative to the typical
-	// element, norm/sqrt(n)) within 3e-3 for the head's output
-	// convolutions, which see the maps' gradients directly, and 2e-2
-	// further back. A wrong term of the loss's gradient is off by far more
-	// (and TestLossGradient checks it to 1e-4).
 	params := m.Params()
 	nn.ZeroGrad(params)
 	m.Backward(grads)
@@ -163,9 +171,17 @@ func TestLossMatchesUltralytics(t *testing.T) {
 			sum += float64(v)
 		}
 		norm = math.Sqrt(norm)
-		tol, w := 2e-2, &wRest
+		if *r.Norm == 0 {
+			// The largest stride's box branch: no anchor there is
+			// assigned on this batch.
+			if norm > 1e-12 {
+				t.Errorf("%s: gradient norm %g, want 0", r.Name, norm)
+			}
+			continue
+		}
+		tol, w := 2e-3, &wRest
 		if headOutput.MatchString(r.Name) {
-			tol, w = 3e-3, &wHead
+			tol, w = 1e-4, &wHead
 		}
 		check := func(w *worst, got, want, floor, tol float64, what string) {
 			d := relErr(got, want, floor)
@@ -176,7 +192,7 @@ func TestLossMatchesUltralytics(t *testing.T) {
 				t.Errorf("%s %s: %.8g, want %.8g (relative difference %.3g)", r.Name, what, got, want, d)
 			}
 		}
-		check(&wNorm, norm, *r.Norm, 0, 1e-3, "norm")
+		check(&wNorm, norm, *r.Norm, 0, 1e-4, "norm")
 		check(w, sum, r.Sum, *r.Norm, tol, "sum")
 		typical := *r.Norm / math.Sqrt(float64(len(p.Grad.Data)))
 		for k, want := range r.First {

@@ -3,6 +3,7 @@ package yolo
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/yolops/yolops/nn"
 	"github.com/yolops/yolops/tensor"
@@ -192,6 +193,43 @@ func (m *Model) Forward(x *tensor.Tensor) [3]*tensor.Tensor {
 	x18 := m.l18.forward(m.l17.Forward(m.l16.Forward(x15), x12))
 	x21 := m.l21.forward(m.l20.Forward(m.l19.Forward(x18), x9))
 	return m.head.forward([3]*tensor.Tensor{x15, x18, x21})
+}
+
+// ForwardChunks is Forward over at most chunk images at a time, the head's
+// maps gathered into out's tensors (reshaped to fit) and returned. It
+// needs evaluation mode, where every image is independent of the others,
+// so that the maps equal Forward's over the whole batch; in training mode
+// (batch statistics) it runs Forward on the whole batch. Every layer's
+// buffers then hold chunk images rather than the batch: validation at
+// twice the training batch would otherwise add a second copy of the
+// training activations to the peak memory.
+func (m *Model) ForwardChunks(x *tensor.Tensor, chunk int, out *[3]*tensor.Tensor) [3]*tensor.Tensor {
+	n, c, h, w, err := x.NCHW()
+	if err != nil || m.train || chunk < 1 || n <= chunk {
+		return m.Forward(x)
+	}
+	size := c * h * w
+	view := &tensor.Tensor{}
+	for i0 := 0; i0 < n; i0 += chunk {
+		k := min(chunk, n-i0)
+		view.Shape = append(view.Shape[:0], k, c, h, w)
+		view.Data = x.Data[i0*size : (i0+k)*size]
+		maps := m.Forward(view)
+		for l, mp := range maps {
+			if out[l] == nil {
+				out[l] = tensor.New(0)
+			}
+			if i0 == 0 {
+				sh := append([]int{n}, mp.Shape[1:]...)
+				if !slices.Equal(out[l].Shape, sh) {
+					out[l].Reshape(sh...)
+				}
+			}
+			per := len(mp.Data) / k
+			copy(out[l].Data[i0*per:(i0+k)*per], mp.Data)
+		}
+	}
+	return *out
 }
 
 // Backward takes the loss gradients for the three maps of the last

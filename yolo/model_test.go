@@ -1,10 +1,13 @@
 package yolo
 
 import (
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/yolops/yolops/nn"
+	"github.com/yolops/yolops/tensor"
 )
 
 func TestParamCountsMatchUltralytics(t *testing.T) {
@@ -57,5 +60,50 @@ func TestStateNames(t *testing.T) {
 	}
 	if len(m.Params()) == 0 {
 		t.Fatal("no params")
+	}
+}
+
+// TestForwardChunks: in evaluation mode, the maps of a batch run a few
+// images at a time equal Forward's over the whole batch, for chunk sizes
+// that divide the batch and that leave a remainder; in training mode
+// ForwardChunks is Forward.
+func TestForwardChunks(t *testing.T) {
+	for _, threads := range []int{1, 2} {
+		e := nn.NewEngine(threads)
+		defer e.Close()
+		m, err := New(e, Config{"n", 2}, rand.New(rand.NewPCG(3, 4)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.SetTrain(false)
+		x := tensor.New(5, 3, 64, 96)
+		r := rand.New(rand.NewPCG(5, 6))
+		for i := range x.Data {
+			x.Data[i] = r.Float32()
+		}
+		var want [3][]float32
+		for l, mp := range m.Forward(x) {
+			want[l] = slices.Clone(mp.Data)
+		}
+		for _, chunk := range []int{1, 2, 4, 5, 8} {
+			var out [3]*tensor.Tensor
+			got := m.ForwardChunks(x, chunk, &out)
+			for l := range got {
+				if got[l].Shape[0] != 5 || len(got[l].Data) != len(want[l]) {
+					t.Fatalf("threads %d chunk %d map %d: shape %v", threads, chunk, l, got[l].Shape)
+				}
+				for i, v := range got[l].Data {
+					if d := math.Abs(float64(v - want[l][i])); d > 1e-6*(1+math.Abs(float64(want[l][i]))) {
+						t.Fatalf("threads %d chunk %d map %d [%d]: %v, Forward gives %v", threads, chunk, l, i, v, want[l][i])
+					}
+				}
+			}
+		}
+		m.SetTrain(true)
+		var out [3]*tensor.Tensor
+		got := m.ForwardChunks(x, 2, &out)
+		if out[0] != nil || got[0].Shape[0] != 5 {
+			t.Fatalf("training mode: chunked (out %v, map shape %v)", out[0], got[0].Shape)
+		}
 	}
 }

@@ -30,6 +30,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +48,9 @@ func main() {
 	defer stop()
 	var err error
 	if len(os.Args) > 2 && os.Args[1] == "-child" {
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(25) // as cmd/yolops does
+		}
 		err = child(ctx, os.Args[2])
 	} else {
 		err = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -66,6 +71,7 @@ type childArgs struct {
 	Epochs  int    `json:"epochs"`
 	Threads int    `json:"threads"`
 	Dir     string `json:"dir"`
+	Profile string `json:"profile,omitempty"`
 }
 
 // child trains from scratch and prints one JSON line per epoch with the
@@ -79,8 +85,36 @@ func child(ctx context.Context, spec string) error {
 	a.Model, a.Data, a.ImgSz, a.Batch, a.Epochs = "yolov8n.yaml", c.Data, c.Imgsz, c.Batch, c.Epochs
 	a.Threads, a.Workers, a.Plots, a.Project, a.Name, a.ExistOK = c.Threads, 2, false, c.Dir, "bench", true
 	obs := &epochTimer{last: time.Now(), out: json.NewEncoder(os.Stdout)}
+	if c.Profile != "" {
+		f, err := os.Create(c.Profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	_, err := train.Run(ctx, a, train.Options{Observer: obs})
+	if err == nil && c.Profile != "" {
+		// What the run still holds (train.Run's buffers are garbage by
+		// now, but the profile records where the peak's bytes came from).
+		err = writeHeapProfile(strings.TrimSuffix(c.Profile, ".prof") + ".heap")
+	}
 	return err
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 type epochTimer struct {
@@ -109,6 +143,7 @@ type config struct {
 	threads, imgsz      []int
 	epochs, batch       int
 	coco, python, ultra string
+	profile             string
 }
 
 type result struct {
@@ -143,6 +178,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.coco, "coco128", cfg.coco, "`dir` of COCO128 (images/ and labels/)")
 	fs.StringVar(&cfg.python, "python", cfg.python, "Python with torch for the reference")
 	fs.StringVar(&cfg.ultra, "ultralytics", cfg.ultra, "`dir` holding the ultralytics package (8.2.82); empty: no reference")
+	fs.StringVar(&cfg.profile, "cpuprofile", "", "`dir` to write each yolops run's CPU profile into (cpu_<threads>_<imgsz>.prof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -182,7 +218,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, th := range cfg.threads {
 		for _, sz := range cfg.imgsz {
 			r := result{Threads: th, Imgsz: sz}
-			spec, _ := json.Marshal(childArgs{Data: prep.DataYAML, Imgsz: sz, Batch: cfg.batch, Epochs: cfg.epochs, Threads: th, Dir: filepath.Join(tmp, "runs")})
+			ca := childArgs{Data: prep.DataYAML, Imgsz: sz, Batch: cfg.batch, Epochs: cfg.epochs, Threads: th, Dir: filepath.Join(tmp, "runs")}
+			if cfg.profile != "" {
+				if ca.Profile, err = filepath.Abs(filepath.Join(cfg.profile, fmt.Sprintf("cpu_%d_%d.prof", th, sz))); err != nil {
+					return err
+				}
+			}
+			spec, _ := json.Marshal(ca)
 			fmt.Fprintf(stderr, "yolops: threads %d imgsz %d, %d epochs\n", th, sz, cfg.epochs)
 			cmd := exec.CommandContext(ctx, self, "-child", string(spec))
 			cmd.Stderr = io.Discard

@@ -102,11 +102,11 @@ func sigmoidGo(y, x []float32) {
 
 // shiftedSumsGo returns Σ(x-x0) and Σ(x-x0)² over one plane.
 func shiftedSumsGo(x []float32, x0 float32) (s, ss float64) {
-	var s0, s1, s2, s3, q0, q1, q2, q3 float32
+	var s0, s1, s2, s3, q0, q1, q2, q3 float64
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
 		v := x[i : i+4 : i+4]
-		d0, d1, d2, d3 := v[0]-x0, v[1]-x0, v[2]-x0, v[3]-x0
+		d0, d1, d2, d3 := float64(v[0]-x0), float64(v[1]-x0), float64(v[2]-x0), float64(v[3]-x0)
 		s0 += d0
 		s1 += d1
 		s2 += d2
@@ -117,7 +117,7 @@ func shiftedSumsGo(x []float32, x0 float32) (s, ss float64) {
 		q3 += d3 * d3
 	}
 	for ; i < len(x); i++ {
-		d := x[i] - x0
+		d := float64(x[i] - x0)
 		s0 += d
 		q0 += d * d
 	}

@@ -6,9 +6,17 @@ import numpy as np, torch, cv2
 from ultralytics.data.augment import LetterBox
 from ultralytics.utils.loss import v8DetectionLoss
 
-ckpt, labels_dir, out = sys.argv[1], sys.argv[2], sys.argv[3]
-imgs = sys.argv[4:]
-m = torch.load(ckpt, map_location='cpu')['model'].float()
+# --float64 runs the same computation in double precision (weights,
+# images and labels are the float32 values, widened) and writes
+# loss_ref64.json: the exact answer the float32 runs are measured against.
+args = sys.argv[1:]
+f64 = args[0] == '--float64'
+if f64:
+    args = args[1:]
+dt = torch.float64 if f64 else torch.float32
+ckpt, labels_dir, out = args[0], args[1], args[2]
+imgs = args[3:]
+m = torch.load(ckpt, map_location='cpu')['model'].float().to(dt)
 m.args = {'box': 7.5, 'cls': 0.5, 'dfl': 1.5}
 from types import SimpleNamespace
 m.args = SimpleNamespace(**m.args)
@@ -35,8 +43,8 @@ for i, path in enumerate(imgs):
         boxes.append([(x * nw + left) / S, (y * nh + top) / S, w * nw / S, h * nh / S])
         bidx.append(i)
     files.append(name + '_train320.png')
-batch = {'img': torch.stack(ims), 'cls': torch.tensor(cls).view(-1, 1).float(),
-         'bboxes': torch.tensor(boxes).float(), 'batch_idx': torch.tensor(bidx).float()}
+batch = {'img': torch.stack(ims).to(dt), 'cls': torch.tensor(cls).view(-1, 1).float().to(dt),
+         'bboxes': torch.tensor(boxes).float().to(dt), 'batch_idx': torch.tensor(bidx).float().to(dt)}
 crit = v8DetectionLoss(m)
 preds = m(batch['img'])
 loss, items = crit(preds, batch)
@@ -53,5 +61,5 @@ res = {'images': files, 'imgsz': S, 'cls': cls, 'bboxes': boxes, 'batch_idx': bi
        'loss_sum_x_bs': float(loss.sum()), 'loss_items': [float(v) for v in items],
        'hyp': {'box': 7.5, 'cls': 0.5, 'dfl': 1.5}, 'grads': grads,
        'bn_running_mean_after': {n: float(b.double().sum()) for n, b in m.named_buffers() if n.endswith('running_mean')}}
-json.dump(res, open(os.path.join(out, 'loss_ref.json'), 'w'))
+json.dump(res, open(os.path.join(out, 'loss_ref64.json' if f64 else 'loss_ref.json'), 'w'))
 print('loss', float(loss.sum()), 'items', [float(v) for v in items], 'nparams', len(grads))
