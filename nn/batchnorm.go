@@ -39,9 +39,9 @@ type BatchNorm2d struct {
 	name string
 	e    *Engine
 
-	x        *tensor.Tensor // input of the last Forward
-	y, s, dx *tensor.Tensor // output, sigmoid of the normalised input (silu only), input gradient
-	dy       []float32      // argument of bwdPart
+	x     *tensor.Tensor // input of the last Forward
+	y, dx *tensor.Tensor // output, input gradient
+	dy    []float32      // argument of bwdPart
 	// Per channel, from the last Forward: the mean and 1/sqrt(var+eps) it
 	// normalised with, and the scale and shift it applied.
 	mean, inv, scale, shift []float32
@@ -66,7 +66,6 @@ func NewBatchNorm2d(e *Engine, name string, c int) *BatchNorm2d {
 		name:        name,
 		e:           e,
 		y:           tensor.New(0, c, 0, 0),
-		s:           tensor.New(0, c, 0, 0),
 		dx:          tensor.New(0, c, 0, 0),
 		mean:        make([]float32, c),
 		inv:         make([]float32, c),
@@ -112,9 +111,6 @@ func (b *BatchNorm2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	b.x, b.n, b.c, b.hw = x, n, c, h*w
 	b.batchStats = b.train
 	fitNCHW(b.y, n, c, h, w)
-	if b.silu {
-		fitNCHW(b.s, n, c, h, w)
-	}
 	b.e.Pool.For(c, 1, b.fwdRun)
 	return b.y
 }
@@ -171,7 +167,7 @@ func (b *BatchNorm2d) fwdPart(_, lo, hi int) {
 		for i := range b.n {
 			xp, yp := b.plane(x, i, ch), b.plane(b.y.Data, i, ch)
 			if b.silu {
-				vmath.SiLUAffine(yp, b.plane(b.s.Data, i, ch), xp, b.scale[ch], b.shift[ch])
+				vmath.SiLUAffineInfer(yp, xp, b.scale[ch], b.shift[ch])
 			} else {
 				bnAffine(yp, xp, b.scale[ch], b.shift[ch])
 			}
@@ -209,7 +205,7 @@ func (b *BatchNorm2d) bwdPart(_, lo, hi int) {
 			xp, dyp := b.plane(x, i, ch), b.plane(b.dy, i, ch)
 			var a, ax float32
 			if b.silu {
-				a, ax = vmath.SiLUGradSums(b.plane(b.dx.Data, i, ch), dyp, xp, b.plane(b.s.Data, i, ch), scale, shift, mean)
+				a, ax = vmath.SiLUGradSums(b.plane(b.dx.Data, i, ch), dyp, xp, scale, shift, mean)
 			} else {
 				a, ax = vmath.GradSums(dyp, xp, mean)
 			}

@@ -54,7 +54,8 @@ type Conv2d struct {
 
 	x     *tensor.Tensor // input of the last Forward, kept for Backward
 	y, dx *tensor.Tensor
-	col   []float32   // column matrix of one image; reused as dcol in Backward
+	col   []float32   // a band of one image's column matrix, in Forward
+	dcol  []float32   // Backward's column matrix (the engine's), then dL/dcol
 	cols  [][]float32 // a column-matrix band per worker, when images are dealt out
 	geom  tensor.ConvGeom
 	// The weights packed once per pass for the GEMMs of every image: W for
@@ -73,10 +74,10 @@ type Conv2d struct {
 	plane  int       // pixels per output channel
 	batch  int
 
-	im2colRun, col2imRun, actRun, biasBwdRun, chunksRun parallel.Func
-	fwdX, fwdY                                          *tensor.Tensor // arguments of chunksPart
-	chunks                                              int            // see split
-	bias                                                epilogue       // the bias alone, as an epilogue
+	im2colRun, im2colBwdRun, col2imRun, actRun, biasBwdRun, chunksRun parallel.Func
+	fwdX, fwdY                                                        *tensor.Tensor // arguments of chunksPart
+	chunks                                                            int            // see split
+	bias                                                              epilogue       // the bias alone, as an epilogue
 }
 
 // epilogue is the element-wise step that follows a convolution: per
@@ -105,12 +106,11 @@ func NewConv2d(e *Engine, name string, inC, outC, k, stride, pad int, bias bool)
 		c.Bias = NewParam(name+".bias", GroupBias, outC)
 	}
 	c.im2colRun = c.im2colPart
+	c.im2colBwdRun = c.im2colBwdPart
 	c.col2imRun = c.col2imPart
 	c.actRun = c.actPart
 	c.chunksRun = c.chunksPart
 	c.biasBwdRun = c.biasBwdPart
-	if bias {
-	}
 	return c
 }
 
@@ -328,7 +328,8 @@ func (c *Conv2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	if !c.pointwise() {
 		// The weight gradient's dot kernels want whole rows of columns.
-		c.col = fitFloats(c.col, rows*p)
+		c.e.bwdCol = fitFloats(c.e.bwdCol, rows*p)
+		c.dcol = c.e.bwdCol
 	}
 	for i := range n {
 		img := c.x.Data[i*size : (i+1)*size]
@@ -340,17 +341,18 @@ func (c *Conv2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
 			}
 			continue
 		}
-		c.im2col(img)
-		c.sgemm(false, true, c.OutC, rows, p, d, p, c.col, p, 1, dw, rows)
+		c.img, c.b0, c.b1 = img, 0, g.OutH()
+		c.e.Pool.For(rows, 1, c.im2colBwdRun)
+		c.sgemm(false, true, c.OutC, rows, p, d, p, c.dcol, p, 1, dw, rows)
 		if c.SkipInputGrad {
 			continue
 		}
 		// The columns have served dW; overwrite them with dL/dcol.
-		c.sgemmPacked(&c.wt, p, d, p, c.col, p)
+		c.sgemmPacked(&c.wt, p, d, p, c.dcol, p)
 		c.img = c.dx.Data[i*size : (i+1)*size]
 		c.e.Pool.For(g.C, 1, c.col2imRun)
 	}
-	c.img = nil
+	c.img, c.dcol = nil, nil
 	if c.Bias != nil {
 		c.dy, c.plane, c.batch = dy.Data, p, n
 		c.e.Pool.For(c.OutC, 1, c.biasBwdRun)
@@ -402,9 +404,6 @@ func (c *Conv2d) gemmStop(start time.Time) {
 // GEMM's packed copy.
 const forwardBand = 1 << 17
 
-// im2col lowers img into c.col on all workers, split by rows.
-func (c *Conv2d) im2col(img []float32) { c.im2colBand(img, 0, c.geom.OutH()) }
-
 // im2colBand lowers the output rows [b0, b1) of img into c.col.
 func (c *Conv2d) im2colBand(img []float32, b0, b1 int) {
 	c.img, c.b0, c.b1 = img, b0, b1
@@ -416,12 +415,17 @@ func (c *Conv2d) im2colPart(_, lo, hi int) {
 	tensor.Im2colBand(c.col, c.img, c.geom, lo, hi, c.b0, c.b1)
 }
 
+// im2colBwdPart is im2colPart into Backward's column matrix.
+func (c *Conv2d) im2colBwdPart(_, lo, hi int) {
+	tensor.Im2colBand(c.dcol, c.img, c.geom, lo, hi, c.b0, c.b1)
+}
+
 // col2imPart overwrites channels [lo, hi) of c.img with the image gradient
-// held in c.col.
+// held in c.dcol.
 func (c *Conv2d) col2imPart(_, lo, hi int) {
 	hw := c.geom.H * c.geom.W
 	clear(c.img[lo*hw : hi*hw])
-	tensor.Col2imChannels(c.img, c.col, c.geom, lo, hi)
+	tensor.Col2imChannels(c.img, c.dcol, c.geom, lo, hi)
 }
 
 func (c *Conv2d) biasBwdPart(_, lo, hi int) {
@@ -491,6 +495,9 @@ type ConvBNSiLU struct {
 func NewConvBNSiLU(e *Engine, name string, inC, outC, k, stride int) *ConvBNSiLU {
 	bn := NewBatchNorm2d(e, name+".bn", outC)
 	bn.silu = true
+	// The gradient at the convolution's output lives only until the
+	// convolution's Backward has read it: share one buffer engine-wide.
+	bn.dx = e.bnDx
 	return &ConvBNSiLU{Conv: NewConv2d(e, name+".conv", inC, outC, k, stride, k/2, false), BN: bn}
 }
 

@@ -33,13 +33,21 @@ type Engine struct {
 	// deal whole images out to the workers instead of sharing each
 	// image's GEMM among them (see Conv2d.Forward).
 	Solo []*gemm.Gemm
+
+	// Scratch shared by the layers of the engine's models, used only
+	// within one layer's Backward: the column matrix of a convolution's
+	// backward pass, and the gradient at a ConvBNSiLU's convolution
+	// output, which that layer's convolution consumes at once. Layers
+	// owning them would keep one of each per layer for the whole run.
+	bwdCol []float32
+	bnDx   *tensor.Tensor
 }
 
 // NewEngine returns an engine with the given number of threads (<= 0: one
 // per CPU).
 func NewEngine(threads int) *Engine {
 	p := parallel.New(threads)
-	e := &Engine{Pool: p, Gemm: gemm.New(p), Solo: make([]*gemm.Gemm, p.Workers())}
+	e := &Engine{Pool: p, Gemm: gemm.New(p), Solo: make([]*gemm.Gemm, p.Workers()), bnDx: tensor.New(0, 0, 0, 0)}
 	for i := range e.Solo {
 		e.Solo[i] = gemm.New(nil)
 	}

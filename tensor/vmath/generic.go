@@ -144,33 +144,21 @@ func gradSumsGo(dy, x []float32, mean float32) (sd, sdx float32) {
 	return a0 + a1, b0 + b1
 }
 
-// siluGradSumsGo sets dz = dy * dSiLU/dz at z = x*scale + shift, using the
-// stored s = sigmoid(z), and returns Σdz and Σdz*(x-mean).
-func siluGradSumsGo(dz, dy, x, s []float32, scale, shift, mean float32) (sd, sdx float32) {
-	dz, x, s = dz[:len(dy)], x[:len(dy)], s[:len(dy)]
-	var a0, a1, b0, b1 float32
-	i := 0
-	for ; i+2 <= len(dy); i += 2 {
-		x0, x1 := x[i], x[i+1]
-		g0, g1 := s[i], s[i+1]
-		z0, z1 := x0*scale+shift, x1*scale+shift
-		d0 := dy[i] * g0 * (1 + z0*(1-g0))
-		d1 := dy[i+1] * g1 * (1 + z1*(1-g1))
-		dz[i], dz[i+1] = d0, d1
-		a0 += d0
-		a1 += d1
-		b0 += d0 * (x0 - mean)
-		b1 += d1 * (x1 - mean)
-	}
-	for ; i < len(dy); i++ {
-		z := x[i]*scale + shift
-		g := s[i]
+// siluGradSumsGo sets dz = dy * dSiLU/dz at z = x*scale + shift, with the
+// sigmoid computed as siluAffineInferGo does, and returns Σdz and
+// Σdz*(x-mean).
+func siluGradSumsGo(dz, dy, x []float32, scale, shift, mean float32) (sd, sdx float32) {
+	dz, x = dz[:len(dy)], x[:len(dy)]
+	var a0, b0 float32
+	for i, v := range x {
+		z := v*scale + shift
+		g := sigmoid(z)
 		d := dy[i] * g * (1 + z*(1-g))
 		dz[i] = d
 		a0 += d
-		b0 += d * (x[i] - mean)
+		b0 += d * (v - mean)
 	}
-	return a0 + a1, b0 + b1
+	return a0, b0
 }
 
 // combineGo sets dx = ka*dz + kx*(x-mean) + k0; dx may be dz. Folding

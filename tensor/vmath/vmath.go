@@ -108,18 +108,21 @@ func Sigmoid(y, x []float32) {
 	sigmoidGo(y, x)
 }
 
-// SiLUGradSums sets dz = dy * dSiLU/dz at z = x*scale + shift, from the
-// stored s = sigmoid(z), and returns Σdz and Σdz*(x-mean): the backward
-// pass of SiLUAffine and the two sums batch normalisation's backward needs.
-func SiLUGradSums(dz, dy, x, s []float32, scale, shift, mean float32) (sd, sdx float32) {
-	checkLen("SiLUGradSums", len(dy), len(dz), len(x), len(s))
+// SiLUGradSums sets dz = dy * dSiLU/dz at z = x*scale + shift and returns
+// Σdz and Σdz*(x-mean): the backward pass of SiLUAffineInfer and the two
+// sums batch normalisation's backward needs. It recomputes sigmoid(z)
+// exactly as SiLUAffineInfer computed it rather than reading it back: a
+// training step would otherwise keep one more tensor the size of every
+// activation, and the exponential costs less than that memory traffic.
+func SiLUGradSums(dz, dy, x []float32, scale, shift, mean float32) (sd, sdx float32) {
+	checkLen("SiLUGradSums", len(dy), len(dz), len(x))
 	if len(dy) == 0 {
 		return 0, 0
 	}
 	if hasAVX512 {
-		return siluGradSumsAVX512(&dz[0], &dy[0], &x[0], &s[0], len(dy), scale, shift, mean)
+		return siluGradSumsAVX512(&dz[0], &dy[0], &x[0], len(dy), scale, shift, mean)
 	}
-	return siluGradSumsGo(dz, dy, x, s, scale, shift, mean)
+	return siluGradSumsGo(dz, dy, x, scale, shift, mean)
 }
 
 // GradSums returns Σdy and Σdy*(x-mean).

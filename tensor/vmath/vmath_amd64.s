@@ -173,38 +173,36 @@ sig_done:
 	VZEROUPPER
 	RET
 
-// func siluGradSumsAVX512(dz, dy, x, s *float32, n int, scale, shift, mean float32) (sd, sdx float32)
-TEXT ·siluGradSumsAVX512(SB), NOSPLIT, $0-64
+// func siluGradSumsAVX512(dz, dy, x *float32, n int, scale, shift, mean float32) (sd, sdx float32)
+// The sigmoid is recomputed with SILU_AFFINE, the forward pass's own
+// code, so it equals the forward's bit for bit without being stored.
+TEXT ·siluGradSumsAVX512(SB), NOSPLIT, $0-56
 	MOVQ dz+0(FP), DI
 	MOVQ dy+8(FP), DX
 	MOVQ x+16(FP), SI
-	MOVQ s+24(FP), R8
-	MOVQ n+32(FP), CX
-	VBROADCASTSS scale+40(FP), Z20
-	VBROADCASTSS shift+44(FP), Z21
-	VBROADCASTSS mean+48(FP), Z22
-	MOVL $0x3f800000, AX
-	VPBROADCASTD AX, Z25
+	MOVQ n+24(FP), CX
+	VBROADCASTSS scale+32(FP), Z20
+	VBROADCASTSS shift+36(FP), Z21
+	VBROADCASTSS mean+40(FP), Z12
+	SILU_CONSTS
 	VXORPS Z10, Z10, Z10
 	VXORPS Z11, Z11, Z11
 	CMPQ CX, $16
 	JLT sgs_tail
 sgs_loop:
 	VMOVUPS (SI), Z0
-	VMOVUPS (R8), Z1
-	VMOVUPS (DX), Z2
-	VMOVAPS Z0, Z3
-	VFMADD213PS Z21, Z20, Z3 // z
-	VSUBPS Z1, Z25, Z4       // 1-s
-	VFMADD213PS Z25, Z3, Z4  // 1 + z(1-s)
-	VMULPS Z1, Z2, Z5
-	VMULPS Z4, Z5, Z5        // dz
-	VMOVUPS Z5, (DI)
-	VADDPS Z5, Z10, Z10
-	VSUBPS Z22, Z0, Z6
-	VFMADD231PS Z6, Z5, Z11
+	VMOVAPS Z0, Z6           // x
+	SILU_AFFINE              // z in Z0, s in Z4
+	VMOVUPS (DX), Z7         // dy
+	VSUBPS Z4, Z25, Z8       // 1-s
+	VFMADD213PS Z25, Z0, Z8  // 1 + z(1-s)
+	VMULPS Z4, Z7, Z9
+	VMULPS Z8, Z9, Z9        // dz
+	VMOVUPS Z9, (DI)
+	VADDPS Z9, Z10, Z10
+	VSUBPS Z12, Z6, Z6
+	VFMADD231PS Z6, Z9, Z11
 	ADDQ $64, SI
-	ADDQ $64, R8
 	ADDQ $64, DX
 	ADDQ $64, DI
 	SUBQ $16, CX
@@ -215,23 +213,22 @@ sgs_tail:
 	JEQ sgs_done
 	TAIL_MASK
 	VMOVUPS.Z (SI), K1, Z0
-	VMOVUPS.Z (R8), K1, Z1
-	VMOVUPS.Z (DX), K1, Z2
-	VMOVAPS Z0, Z3
-	VFMADD213PS Z21, Z20, Z3
-	VSUBPS Z1, Z25, Z4
-	VFMADD213PS Z25, Z3, Z4
-	VMULPS Z1, Z2, Z5
-	VMULPS Z4, Z5, Z5
-	VMOVUPS Z5, K1, (DI)
-	VADDPS Z5, Z10, Z10
-	VSUBPS.Z Z22, Z0, K1, Z6
-	VFMADD231PS Z6, Z5, Z11
+	VMOVAPS Z0, Z6
+	SILU_AFFINE
+	VMOVUPS.Z (DX), K1, Z7
+	VSUBPS Z4, Z25, Z8
+	VFMADD213PS Z25, Z0, Z8
+	VMULPS.Z Z4, Z7, K1, Z9
+	VMULPS.Z Z8, Z9, K1, Z9
+	VMOVUPS Z9, K1, (DI)
+	VADDPS Z9, Z10, Z10
+	VSUBPS.Z Z12, Z6, K1, Z6
+	VFMADD231PS Z6, Z9, Z11
 sgs_done:
 	REDUCE(Z10, Y10, X10)
 	REDUCE(Z11, Y11, X11)
-	VMOVSS X10, sd+56(FP)
-	VMOVSS X11, sdx+60(FP)
+	VMOVSS X10, sd+48(FP)
+	VMOVSS X11, sdx+52(FP)
 	VZEROUPPER
 	RET
 

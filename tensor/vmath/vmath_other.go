@@ -9,7 +9,7 @@ func sigmoidAVX512(y, x *float32, n int)                             { panic("un
 func dfl16AVX512(dst, src *float32, n, stride int)                   { panic("unreachable") }
 func evensAVX512(dst, src *float32, blocks int)                      { panic("unreachable") }
 func siluAffineNoSAVX512(y, x *float32, n int, scale, shift float32) { panic("unreachable") }
-func siluGradSumsAVX512(dz, dy, x, s *float32, n int, scale, shift, mean float32) (sd, sdx float32) {
+func siluGradSumsAVX512(dz, dy, x *float32, n int, scale, shift, mean float32) (sd, sdx float32) {
 	panic("unreachable")
 }
 func gradSumsAVX512(dy, x *float32, n int, mean float32) (sd, sdx float32) { panic("unreachable") }
