@@ -61,6 +61,9 @@ type Conv2d struct {
 	// The weights packed once per pass for the GEMMs of every image: W for
 	// Forward, W^T for the input gradient.
 	w, wt gemm.PackedA
+	// frozen (see SetFrozen) keeps w from one Forward to the next; packed
+	// says w holds the current weights.
+	frozen, packed bool
 
 	// act, when set, is applied to each band of output as soon as its
 	// GEMM has written it (see Forward and ConvBNSiLU).
@@ -130,6 +133,13 @@ func (c *Conv2d) Init(r *rand.Rand) {
 	}
 }
 
+// SetFrozen(true) promises that the weight stays as it is until the next
+// SetFrozen call, letting Forward pack it for the GEMMs once rather than
+// on every call: a model in evaluation mode, whose repacking took 4% of
+// single-image inference. SetFrozen(false), the default, packs on every
+// Forward. Call SetFrozen(true) again after changing a frozen weight.
+func (c *Conv2d) SetFrozen(frozen bool) { c.frozen, c.packed = frozen, false }
+
 // Params returns the weight and, if present, the bias.
 func (c *Conv2d) Params() []*Param {
 	if c.Bias == nil {
@@ -165,7 +175,10 @@ func (c *Conv2d) forward(x, y *tensor.Tensor, act *epilogue) *tensor.Tensor {
 	fitNCHW(y, n, c.OutC, oh, ow)
 	rows, p := g.ColRows(), oh*ow
 	c.plane = p
-	c.packA(&c.w, false, c.OutC, rows, c.Weight.Value.Data, rows)
+	if !c.packed {
+		c.packA(&c.w, false, c.OutC, rows, c.Weight.Value.Data, rows)
+		c.packed = c.frozen
+	}
 	if c.chunks = c.split(n); c.chunks > 0 {
 		if nw := c.e.Pool.Workers(); len(c.cols) < nw {
 			c.cols = make([][]float32, nw)
@@ -508,8 +521,12 @@ func (b *ConvBNSiLU) Init(r *rand.Rand) {
 	b.BN.Reset()
 }
 
-// SetTrain switches the batch norm between batch and running statistics.
-func (b *ConvBNSiLU) SetTrain(train bool) { b.BN.SetTrain(train) }
+// SetTrain switches the batch norm between batch and running statistics
+// and, in evaluation mode, freezes the convolution (see SetFrozen).
+func (b *ConvBNSiLU) SetTrain(train bool) {
+	b.BN.SetTrain(train)
+	b.Conv.SetFrozen(!train)
+}
 
 // Params returns the convolution weight, then the batch norm's gamma and beta.
 func (b *ConvBNSiLU) Params() []*Param {

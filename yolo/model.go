@@ -98,11 +98,18 @@ func (m *Model) init(r *rand.Rand) {
 }
 
 // SetTrain switches every BatchNorm between batch statistics (training)
-// and running statistics (evaluation).
+// and running statistics (evaluation). In evaluation mode the
+// convolutions keep their weights packed for the GEMMs from one Forward
+// to the next: after changing weights other than through Load, call
+// SetTrain(false) again.
 func (m *Model) SetTrain(train bool) {
 	m.train = train
 	for _, c := range m.convs() {
 		c.SetTrain(train)
+	}
+	for i := range 3 {
+		m.head.box[i].out.SetFrozen(!train)
+		m.head.cls[i].out.SetFrozen(!train)
 	}
 }
 

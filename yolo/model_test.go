@@ -107,3 +107,54 @@ func TestForwardChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalFollowsWeightChanges: in evaluation mode the convolutions keep
+// their weights packed between passes; Load, and SetTrain(false) after a
+// direct change, must make the next Forward use the new weights.
+func TestEvalFollowsWeightChanges(t *testing.T) {
+	e := nn.NewEngine(2)
+	defer e.Close()
+	cfg := Config{"n", 2}
+	a, err := New(e, cfg, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(e, cfg, rand.New(rand.NewPCG(3, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.New(2, 3, 64, 64)
+	for i := range x.Data {
+		x.Data[i] = float32(i%251) / 251
+	}
+	maps := func(m *Model) [3][]float32 {
+		var out [3][]float32
+		for l, mp := range m.Forward(x) {
+			out[l] = slices.Clone(mp.Data)
+		}
+		return out
+	}
+	b.SetTrain(false)
+	want := maps(b)
+	a.SetTrain(false)
+	before := maps(a) // packs a's weights
+	if slices.Equal(before[0], want[0]) {
+		t.Fatal("two differently seeded models give the same maps")
+	}
+	if err := a.Load(namedSource(b.State())); err != nil {
+		t.Fatal(err)
+	}
+	if got := maps(a); !slices.Equal(got[0], want[0]) || !slices.Equal(got[2], want[2]) {
+		t.Fatal("after Load in evaluation mode the maps still come from the old weights")
+	}
+	// A direct change, then SetTrain(false).
+	for _, p := range a.Params() {
+		for i := range p.Value.Data {
+			p.Value.Data[i] *= 0.5
+		}
+	}
+	a.SetTrain(false)
+	if got := maps(a); slices.Equal(got[0], want[0]) {
+		t.Fatal("after changing the weights and SetTrain(false) the maps are unchanged")
+	}
+}

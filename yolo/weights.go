@@ -81,6 +81,7 @@ func (m *Model) Load(src Source) error {
 	for i, n := range st {
 		copy(n.Tensor.Data, vals[i])
 	}
+	m.SetTrain(m.train) // drop weights packed in evaluation mode
 	return nil
 }
 
