@@ -216,7 +216,12 @@ func TestConvBNSiLUGradients(t *testing.T) {
 		checkGrad(t, fmt.Sprintf("k%d_s%d_train%v", tc.k, tc.stride, tc.train), gradCase{
 			inputs:   []*tensor.Tensor{randTensor(r, 2, 3, 5, 7)},
 			params:   b.Params(),
-			forward:  func(in []*tensor.Tensor) *tensor.Tensor { return b.Forward(in[0]) },
+			forward: func(in []*tensor.Tensor) *tensor.Tensor {
+				// The check perturbs the weights between passes: in
+				// evaluation mode that needs SetTrain again (see SetFrozen).
+				b.SetTrain(tc.train)
+				return b.Forward(in[0])
+			},
 			backward: func(dy *tensor.Tensor) []*tensor.Tensor { return []*tensor.Tensor{b.Backward(dy)} },
 		})
 	}
