@@ -66,7 +66,13 @@ var convCases = []convCase{
 }
 
 func TestConv2dForwardMatchesNaive(t *testing.T) {
-	e := NewEngine(2)
+	for _, threads := range []int{1, 2} {
+		t.Run(fmt.Sprintf("threads=%d", threads), func(t *testing.T) { testConv2dForward(t, threads) })
+	}
+}
+
+func testConv2dForward(t *testing.T, threads int) {
+	e := NewEngine(threads)
 	defer e.Close()
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, tc := range append(convCases, convCase{3, 16, 24, 19, 23, 3, 2, 1, true}, convCase{2, 32, 16, 12, 9, 1, 1, 0, true},
@@ -74,7 +80,11 @@ func TestConv2dForwardMatchesNaive(t *testing.T) {
 		// the last one partial.
 		convCase{1, 3, 4, 211, 205, 1, 1, 0, true}, convCase{2, 8, 4, 67, 130, 3, 1, 1, true},
 		// Images cut into chunks of rows for the workers (see split).
-		convCase{3, 4, 5, 40, 33, 3, 1, 1, false}, convCase{1, 4, 6, 50, 41, 3, 2, 1, true}) {
+		convCase{3, 4, 5, 40, 33, 3, 1, 1, false}, convCase{1, 4, 6, 50, 41, 3, 2, 1, true},
+		// Implicit convolutions (3x3, stride 1, W >= 32): several K
+		// blocks and bands, partial tiles of M and N, odd batches.
+		convCase{2, 32, 13, 100, 64, 3, 1, 1, true}, convCase{1, 40, 70, 37, 32, 3, 1, 1, false},
+		convCase{5, 3, 12, 34, 47, 3, 1, 1, true}) {
 		t.Run(tc.String(), func(t *testing.T) {
 			c := NewConv2d(e, "conv", tc.inC, tc.outC, tc.k, tc.stride, tc.pad, tc.bias)
 			c.Init(r)
@@ -214,8 +224,8 @@ func TestConvBNSiLUGradients(t *testing.T) {
 		perturbBN(r, b.BN)
 		b.SetTrain(tc.train)
 		checkGrad(t, fmt.Sprintf("k%d_s%d_train%v", tc.k, tc.stride, tc.train), gradCase{
-			inputs:   []*tensor.Tensor{randTensor(r, 2, 3, 5, 7)},
-			params:   b.Params(),
+			inputs: []*tensor.Tensor{randTensor(r, 2, 3, 5, 7)},
+			params: b.Params(),
 			forward: func(in []*tensor.Tensor) *tensor.Tensor {
 				// The check perturbs the weights between passes: in
 				// evaluation mode that needs SetTrain again (see SetFrozen).
@@ -233,7 +243,11 @@ func TestConvBNSiLUMatchesParts(t *testing.T) {
 	e := NewEngine(2)
 	defer e.Close()
 	r := rand.New(rand.NewPCG(6, 6))
-	for _, train := range []bool{true, false} {
+	for _, tc := range []struct {
+		train bool
+		h, w  int
+	}{{true, 9, 11}, {false, 9, 11}, {true, 35, 40}, {false, 35, 40}} {
+		train := tc.train
 		blk := NewConvBNSiLU(e, "blk", 5, 6, 3, 1)
 		blk.Init(r)
 		perturbBN(r, blk.BN)
@@ -249,7 +263,7 @@ func TestConvBNSiLUMatchesParts(t *testing.T) {
 		blk.SetTrain(train)
 		bn.SetTrain(train)
 
-		x, dy := randTensor(r, 2, 5, 9, 11), randTensor(r, 2, 6, 9, 11)
+		x, dy := randTensor(r, 2, 5, tc.h, tc.w), randTensor(r, 2, 6, tc.h, tc.w)
 		y := blk.Forward(x)
 		got := y.Clone()
 		want := act.Forward(bn.Forward(conv.Forward(x)))

@@ -35,6 +35,9 @@ type Kernel struct {
 	fn         func(kc int, a, b *float32, ldb int, c *float32, ldc int)
 	// set is fn storing A*B into C instead of adding it.
 	set func(kc int, a, b *float32, ldb int, c *float32, ldc int)
+	// idx and idxSet, where present, are fn and set reading row p of B
+	// at byte offset offs[p] from b (see SgemmIndexed).
+	idx, idxSet func(kc int, a, b *float32, offs *int, c *float32, ldc int)
 	// edges are kernels for a smaller tile of the same packed panels, for
 	// the last panels of M and N when they are partly filled; the
 	// smallest that covers a tile serves it.
@@ -45,13 +48,24 @@ type Kernel struct {
 }
 
 type edge struct {
-	rows, cols int
-	fn, set    func(kc int, a, b *float32, ldb int, c *float32, ldc int)
+	rows, cols  int
+	fn, set     func(kc int, a, b *float32, ldb int, c *float32, ldc int)
+	idx, idxSet func(kc int, a, b *float32, offs *int, c *float32, ldc int)
+}
+
+// Indexed reports whether the kernel reads B's rows at arbitrary offsets
+// in place, which makes SgemmIndexed as fast as SgemmPacked; without, it
+// gathers them into packed panels first.
+func (k Kernel) Indexed() bool { return k.idx != nil }
+
+// main returns the full MR x NR kernel as an edge.
+func (k *Kernel) main() edge {
+	return edge{rows: k.MR, cols: k.NR, fn: k.fn, set: k.set, idx: k.idx, idxSet: k.idxSet}
 }
 
 // pick returns the smallest kernel of k that covers an mm x nn tile.
 func (k *Kernel) pick(mm, nn int) edge {
-	best := edge{k.MR, k.NR, k.fn, k.set}
+	best := k.main()
 	for _, e := range k.edges {
 		if e.rows >= mm && e.cols >= nn && e.rows*e.cols < best.rows*best.cols {
 			best = e
@@ -67,7 +81,9 @@ type Gemm struct {
 	pool *parallel.Pool
 	bufs []buffers
 	call call
-	run  parallel.Func // g.part, bound once so that For allocates nothing
+	// boffs holds SgemmIndexed's row offsets in bytes.
+	boffs []int
+	run   parallel.Func // g.part, bound once so that For allocates nothing
 	// dotRun is g.dotPart, likewise.
 	dotRun parallel.Func
 }
@@ -101,6 +117,9 @@ type call struct {
 	// the first panel of A brought into L1; measured on YOLOv8n's
 	// convolutions, skipping the copy saves about a tenth of inference.
 	directB bool
+	// offs, for SgemmIndexed, holds where each row of op(B) starts in b
+	// (elements), and boffs the same in bytes for the kernels.
+	offs, boffs []int
 }
 
 const (
@@ -218,14 +237,43 @@ func (g *Gemm) SgemmPacked(pa *PackedA, transB bool, n int, b []float32, ldb int
 	}
 	checkMatrix("B", transB, k, n, b, ldb)
 	checkMatrix("C", false, m, n, c, ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 {
-		scale(c, ldc, 0, m, 0, n, beta)
+	if empty(m, n, k, beta, c, ldc) {
 		return
 	}
 	g.call = call{transB: transB, m: m, n: n, k: k, pa: pa, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
+	g.packed()
+}
+
+// SgemmIndexed is SgemmPacked with row p of B (k x n) being the n floats
+// at b[offs[p]:], rows that may overlap: an implicit convolution's column
+// matrix, whose rows are windows of the padded image, multiplied without
+// being written out. C = A*B + beta*C, A pa's m x k matrix. It panics
+// when offs does not have k entries or a row falls outside b.
+func (g *Gemm) SgemmIndexed(pa *PackedA, n int, b []float32, offs []int, beta float32, c []float32, ldc int) {
+	if pa.kernel != g.k.Name {
+		panic(fmt.Sprintf("gemm: A was packed for kernel %q, this Gemm uses %q", pa.kernel, g.k.Name))
+	}
+	m, k := pa.m, pa.k
+	if n < 0 || len(offs) != k {
+		panic(fmt.Sprintf("gemm: SgemmIndexed with n=%d and %d row offsets for k=%d", n, len(offs), k))
+	}
+	for p, o := range offs {
+		if o < 0 || o+n > len(b) {
+			panic(fmt.Sprintf("gemm: row %d of B at offset %d with %d columns is outside the %d elements of b", p, o, n, len(b)))
+		}
+	}
+	checkMatrix("C", false, m, n, c, ldc)
+	if empty(m, n, k, beta, c, ldc) {
+		return
+	}
+	if cap(g.boffs) < k {
+		g.boffs = make([]int, k)
+	}
+	g.boffs = g.boffs[:k]
+	for p, o := range offs {
+		g.boffs[p] = 4 * o
+	}
+	g.call = call{m: m, n: n, k: k, pa: pa, b: b, beta: beta, c: c, ldc: ldc, offs: offs, boffs: g.boffs}
 	g.packed()
 }
 
@@ -252,7 +300,9 @@ func (g *Gemm) packed() {
 	if e := balance(kt, workers); e > max(balance(nt, workers), balance(mt, workers))+0.05 && m*n <= 1<<16 {
 		g.call.split, g.call.units = splitK, kt
 	}
-	g.call.directB = !g.call.transB
+	// Indexed rows are read in place only by kernels made for it; others
+	// get them gathered into packed panels.
+	g.call.directB = !g.call.transB && (g.call.offs == nil || g.k.idx != nil)
 	if 2*m*n*k < 1<<17 || workers == 1 { // too small to be worth waking a worker
 		g.part(0, 0, g.call.units)
 	} else {
@@ -360,13 +410,20 @@ func (g *Gemm) block(buf *buffers, i0, i1, j0, j1, k0, k1 int, c []float32, ldc 
 		nc := min(kr.NC, j1-jc)
 		for pc := k0; pc < k1; pc += kr.KC {
 			kc := min(kr.KC, k1-pc)
-			if cl.directB {
+			switch {
+			case cl.directB:
 				// Only a partial last panel is packed: the kernel reads
 				// whole panels, and the last one's rows end early.
 				if tail := nc / nr * nr; tail < nc {
-					packB(buf.b[tail*kc:], false, cl.b, cl.ldb, pc, jc+tail, kc, nc-tail, nr)
+					if cl.offs != nil {
+						packBIndexed(buf.b[tail*kc:], cl.b, cl.offs[pc:pc+kc], jc+tail, nc-tail, nr)
+					} else {
+						packB(buf.b[tail*kc:], false, cl.b, cl.ldb, pc, jc+tail, kc, nc-tail, nr)
+					}
 				}
-			} else {
+			case cl.offs != nil:
+				packBIndexed(buf.b, cl.b, cl.offs[pc:pc+kc], jc, nc, nr)
+			default:
 				packB(buf.b, cl.transB, cl.b, cl.ldb, pc, jc, kc, nc, nr)
 			}
 			for ic := i0; ic < i1; ic += kr.MC {
@@ -389,22 +446,32 @@ func (g *Gemm) macro(a []float32, buf *buffers, ic, jc, pc, mc, nc, kc int, c []
 	mr, nr := g.k.MR, g.k.NR
 	for jr := 0; jr < nc; jr += nr {
 		bp, ldb := &buf.b[jr*kc], nr
+		var offs *int // B's row offsets, read by the idx kernels
 		nn := min(nr, nc-jr)
 		if g.call.directB && nn == nr {
-			bp, ldb = &g.call.b[pc*g.call.ldb+jc+jr], g.call.ldb
+			if g.call.offs != nil {
+				bp, offs = &g.call.b[jc+jr], &g.call.boffs[pc]
+			} else {
+				bp, ldb = &g.call.b[pc*g.call.ldb+jc+jr], g.call.ldb
+			}
 		}
 		for ir := 0; ir < mc; ir += mr {
 			ap := &a[ir*kc]
 			mm := min(mr, mc-ir)
 			off := (ic+ir)*ldc + jc + jr
-			e := edge{mr, nr, g.k.fn, g.k.set}
+			e := g.k.main()
 			if mm < mr || nn < nr {
 				e = g.k.pick(mm, nn)
 			}
 			if mm == e.rows && nn == e.cols {
-				if set {
+				switch {
+				case offs != nil && set:
+					e.idxSet(kc, ap, bp, offs, &c[off], ldc)
+				case offs != nil:
+					e.idx(kc, ap, bp, offs, &c[off], ldc)
+				case set:
 					e.set(kc, ap, bp, ldb, &c[off], ldc)
-				} else {
+				default:
 					e.fn(kc, ap, bp, ldb, &c[off], ldc)
 				}
 				continue
@@ -412,7 +479,11 @@ func (g *Gemm) macro(a []float32, buf *buffers, ic, jc, pc, mc, nc, kc int, c []
 			// A tile no kernel fits exactly goes through a scratch tile,
 			// so that nothing outside C is written.
 			t := buf.tile
-			e.set(kc, ap, bp, ldb, &t[0], nr)
+			if offs != nil {
+				e.idxSet(kc, ap, bp, offs, &t[0], nr)
+			} else {
+				e.set(kc, ap, bp, ldb, &t[0], nr)
+			}
 			for i := 0; i < mm; i++ {
 				row := c[off+i*ldc : off+i*ldc+nn]
 				src := t[i*nr : i*nr+nn]
@@ -426,6 +497,19 @@ func (g *Gemm) macro(a []float32, buf *buffers, ic, jc, pc, mc, nc, kc int, c []
 			}
 		}
 	}
+}
+
+// empty handles a product with nothing to multiply (C = beta*C when k
+// is 0) and reports whether it was one.
+func empty(m, n, k int, beta float32, c []float32, ldc int) bool {
+	if m == 0 || n == 0 {
+		return true
+	}
+	if k == 0 {
+		scale(c, ldc, 0, m, 0, n, beta)
+		return true
+	}
+	return false
 }
 
 // scale multiplies rows [i0, i1) and columns [j0, j1) of c by beta;
@@ -480,6 +564,21 @@ func packA(dst []float32, trans bool, a []float32, lda, ic, pc, mc, kc, mr int, 
 			}
 		}
 		d += kc * mr
+	}
+}
+
+// packBIndexed is packB for SgemmIndexed's B, whose row p (of the kc in
+// this block) is b[offs[p]:].
+func packBIndexed(dst, b []float32, offs []int, jc, nc, nr int) {
+	d := 0
+	for j0 := 0; j0 < nc; j0 += nr {
+		cols := min(nr, nc-j0)
+		for _, o := range offs {
+			row := dst[d : d+nr]
+			copy(row, b[o+jc+j0:o+jc+j0+cols])
+			clear(row[cols:])
+			d += nr
+		}
 	}
 }
 

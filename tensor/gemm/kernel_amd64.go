@@ -20,6 +20,12 @@ func kernAVX512_4x32(kc int, a, b *float32, ldb int, c *float32, ldc int)
 func kernAVX512_4x32_set(kc int, a, b *float32, ldb int, c *float32, ldc int)
 func kernAVX512_4x16(kc int, a, b *float32, ldb int, c *float32, ldc int)
 func kernAVX512_4x16_set(kc int, a, b *float32, ldb int, c *float32, ldc int)
+func kernAVX512_12x32_idx(kc int, a, b *float32, offs *int, c *float32, ldc int)
+func kernAVX512_12x32_idx_set(kc int, a, b *float32, offs *int, c *float32, ldc int)
+func kernAVX512_8x32_idx(kc int, a, b *float32, offs *int, c *float32, ldc int)
+func kernAVX512_8x32_idx_set(kc int, a, b *float32, offs *int, c *float32, ldc int)
+func kernAVX512_4x32_idx(kc int, a, b *float32, offs *int, c *float32, ldc int)
+func kernAVX512_4x32_idx_set(kc int, a, b *float32, offs *int, c *float32, ldc int)
 func kernAVX2_6x16(kc int, a, b *float32, ldb int, c *float32, ldc int)
 func kernAVX2_6x16_set(kc int, a, b *float32, ldb int, c *float32, ldc int)
 func kernAVX2_6x8(kc int, a, b *float32, ldb int, c *float32, ldc int)
@@ -51,13 +57,16 @@ var avx512Dot = dotKernels{
 
 var (
 	avx512Kernel = Kernel{Name: "avx512_12x32", MR: 12, NR: 32, MC: 144, KC: 256, NC: 4096, fn: kernAVX512_12x32, set: kernAVX512_12x32_set, dot: &avx512Dot,
+		idx: kernAVX512_12x32_idx, idxSet: kernAVX512_12x32_idx_set,
 		edges: []edge{
-			{12, 16, kernAVX512_12x16, kernAVX512_12x16_set},
-			{8, 32, kernAVX512_8x32, kernAVX512_8x32_set}, {8, 16, kernAVX512_8x16, kernAVX512_8x16_set},
-			{4, 32, kernAVX512_4x32, kernAVX512_4x32_set}, {4, 16, kernAVX512_4x16, kernAVX512_4x16_set},
+			{rows: 12, cols: 16, fn: kernAVX512_12x16, set: kernAVX512_12x16_set},
+			{rows: 8, cols: 32, fn: kernAVX512_8x32, set: kernAVX512_8x32_set, idx: kernAVX512_8x32_idx, idxSet: kernAVX512_8x32_idx_set},
+			{rows: 8, cols: 16, fn: kernAVX512_8x16, set: kernAVX512_8x16_set},
+			{rows: 4, cols: 32, fn: kernAVX512_4x32, set: kernAVX512_4x32_set, idx: kernAVX512_4x32_idx, idxSet: kernAVX512_4x32_idx_set},
+			{rows: 4, cols: 16, fn: kernAVX512_4x16, set: kernAVX512_4x16_set},
 		}}
 	avx2Kernel = Kernel{Name: "avx2_6x16", MR: 6, NR: 16, MC: 120, KC: 256, NC: 2048, fn: kernAVX2_6x16, set: kernAVX2_6x16_set,
-		edges: []edge{{6, 8, kernAVX2_6x8, kernAVX2_6x8_set}}}
+		edges: []edge{{rows: 6, cols: 8, fn: kernAVX2_6x8, set: kernAVX2_6x8_set}}}
 )
 
 func simdKernels() []Kernel {

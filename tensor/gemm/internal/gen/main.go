@@ -64,8 +64,12 @@ func main() {
 	fmt.Fprintln(&b)
 	fmt.Fprintln(&b, `#include "textflag.h"`)
 	for _, k := range kernels {
-		emit(&b, k, false)
-		emit(&b, k, true)
+		emit(&b, k, false, false)
+		emit(&b, k, true, false)
+		if k.isa == "AVX512" && k.nv == 2 {
+			emit(&b, k, false, true)
+			emit(&b, k, true, true)
+		}
 	}
 	for mr := 1; mr <= dotMax; mr++ {
 		for nr := 1; nr <= dotMax; nr++ {
@@ -81,8 +85,11 @@ func main() {
 // C[mr x nr] += A[kc groups of panel values, the first mr used] *
 // B[kc rows of nr, stride ldb]; with set, name_set, which stores the
 // product instead (C = A*B), sparing the read of C and its clearing when
-// beta is 0.
-func emit(w *bytes.Buffer, k kernel, set bool) {
+// beta is 0. With idx, name_idx(kc int, a, b *float32, offs *int, c
+// *float32, ldc int) reads row p of B at byte offset offs[p] from b
+// instead: the rows of an implicit convolution's column matrix, which
+// are shifted windows of the (padded) image rather than rows of a matrix.
+func emit(w *bytes.Buffer, k kernel, set, idx bool) {
 	acc := k.mr * k.nv
 	nregs := 32
 	if k.isa == "AVX2" {
@@ -96,16 +103,27 @@ func emit(w *bytes.Buffer, k kernel, set bool) {
 	vb := k.width() * 4          // bytes per vector
 	p := func(format string, args ...any) { fmt.Fprintf(w, "\t"+format+"\n", args...) }
 	name := k.name()
+	if idx {
+		name += "_idx"
+	}
 	if set {
 		name += "_set"
 	}
-	fmt.Fprintf(w, "\n// func %s(kc int, a, b *float32, ldb int, c *float32, ldc int)\n", name)
+	third := "ldb int"
+	if idx {
+		third = "offs *int"
+	}
+	fmt.Fprintf(w, "\n// func %s(kc int, a, b *float32, %s, c *float32, ldc int)\n", name, third)
 	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
 	p("MOVQ kc+0(FP), CX")
 	p("MOVQ a+8(FP), SI")
 	p("MOVQ b+16(FP), DI")
-	p("MOVQ ldb+24(FP), R9")
-	p("SHLQ $2, R9")
+	if idx {
+		p("MOVQ offs+24(FP), R9")
+	} else {
+		p("MOVQ ldb+24(FP), R9")
+		p("SHLQ $2, R9")
+	}
 	p("MOVQ c+32(FP), DX")
 	p("MOVQ ldc+40(FP), R8")
 	p("SHLQ $2, R8")
@@ -113,7 +131,14 @@ func emit(w *bytes.Buffer, k kernel, set bool) {
 		p("VXORPS %s, %s, %s", k.reg(i), k.reg(i), k.reg(i))
 	}
 	step := func() {
+		if idx {
+			p("MOVQ (R9), R10")
+		}
 		for v := 0; v < k.nv; v++ {
+			if idx {
+				p("VMOVUPS %d(DI)(R10*1), %s", v*vb, k.reg(acc+v))
+				continue
+			}
 			p("VMOVUPS %d(DI), %s", v*vb, k.reg(acc+v))
 		}
 		for r := 0; r < k.mr; r++ {
@@ -124,7 +149,11 @@ func emit(w *bytes.Buffer, k kernel, set bool) {
 			}
 		}
 		p("ADDQ $%d, SI", k.panel*4)
-		p("ADDQ R9, DI")
+		if idx {
+			p("ADDQ $8, R9")
+		} else {
+			p("ADDQ R9, DI")
+		}
 	}
 	l := name
 	p("CMPQ CX, $%d", unroll)
