@@ -444,6 +444,7 @@ func (g *Gemm) block(buf *buffers, i0, i1, j0, j1, k0, k1 int, c []float32, ldc 
 // and B (in buf).
 func (g *Gemm) macro(a []float32, buf *buffers, ic, jc, pc, mc, nc, kc int, c []float32, ldc int, set bool) {
 	mr, nr := g.k.MR, g.k.NR
+	full := g.k.main()
 	for jr := 0; jr < nc; jr += nr {
 		bp, ldb := &buf.b[jr*kc], nr
 		var offs *int // B's row offsets, read by the idx kernels
@@ -459,9 +460,10 @@ func (g *Gemm) macro(a []float32, buf *buffers, ic, jc, pc, mc, nc, kc int, c []
 			ap := &a[ir*kc]
 			mm := min(mr, mc-ir)
 			off := (ic+ir)*ldc + jc + jr
-			e := g.k.main()
+			e := &full
 			if mm < mr || nn < nr {
-				e = g.k.pick(mm, nn)
+				pe := g.k.pick(mm, nn)
+				e = &pe
 			}
 			if mm == e.rows && nn == e.cols {
 				switch {
