@@ -84,7 +84,11 @@ func testConv2dForward(t *testing.T, threads int) {
 		// Implicit convolutions (3x3, stride 1, W >= 32): several K
 		// blocks and bands, partial tiles of M and N, odd batches.
 		convCase{2, 32, 13, 100, 64, 3, 1, 1, true}, convCase{1, 40, 70, 37, 32, 3, 1, 1, false},
-		convCase{5, 3, 12, 34, 47, 3, 1, 1, true}) {
+		convCase{5, 3, 12, 34, 47, 3, 1, 1, true},
+		// Small maps, several images per GEMM (see groupSize): even and
+		// uneven groups, 3x3, 1x1 and stride 2.
+		convCase{8, 16, 12, 20, 20, 3, 1, 1, true}, convCase{9, 24, 10, 10, 10, 1, 1, 0, false},
+		convCase{8, 16, 32, 20, 20, 3, 2, 1, true}) {
 		t.Run(tc.String(), func(t *testing.T) {
 			c := NewConv2d(e, "conv", tc.inC, tc.outC, tc.k, tc.stride, tc.pad, tc.bias)
 			c.Init(r)

@@ -90,7 +90,7 @@ func Im2colRows(col, x []float32, g ConvGeom, r0, r1 int) {
 }
 
 func im2colRows(col, x []float32, g ConvGeom, r0, r1 int) {
-	im2colBand(col, x, g, r0, r1, 0, g.OutH())
+	im2colBand(col, g.OutH()*g.OutW(), x, g, r0, r1, 0, g.OutH())
 }
 
 // Im2colBand writes rows [r0, r1) of the column matrix restricted to the
@@ -99,29 +99,53 @@ func im2colRows(col, x []float32, g ConvGeom, r0, r1 int) {
 // in cache instead of writing and re-reading tens of megabytes. It panics,
 // naming the shapes, when a range is out of bounds or col is too short.
 func Im2colBand(col, x []float32, g ConvGeom, r0, r1, b0, b1 int) {
-	if !g.Valid() {
-		panic(fmt.Sprintf("tensor.Im2colBand: invalid geometry: %v", g))
-	}
-	if n := g.C * g.H * g.W; len(x) != n {
-		panic(fmt.Sprintf("tensor.Im2colBand: image [%d %d %d] needs %d values, got %d", g.C, g.H, g.W, n, len(x)))
-	}
-	if r0 < 0 || r1 < r0 || r1 > g.ColRows() || b0 < 0 || b1 < b0 || b1 > g.OutH() {
-		panic(fmt.Sprintf("tensor.Im2colBand: rows [%d, %d), output rows [%d, %d) outside %v", r0, r1, b0, b1, g))
-	}
+	checkBand("Im2colBand", x, g, r0, r1, b0, b1)
 	if need := g.ColRows() * (b1 - b0) * g.OutW(); len(col) < need {
 		panic(fmt.Sprintf("tensor.Im2colBand: band of output rows [%d, %d) needs %d values, col has %d", b0, b1, need, len(col)))
 	}
-	im2colBand(col, x, g, r0, r1, b0, b1)
+	im2colBand(col, (b1-b0)*g.OutW(), x, g, r0, r1, b0, b1)
 }
 
-func im2colBand(col, x []float32, g ConvGeom, r0, r1, b0, b1 int) {
+// Im2colBandStride is Im2colBand with the rows of col ld values apart
+// (ld at least the band's (b1-b0)*OutW columns): the columns of several
+// images side by side in one matrix, multiplied by one GEMM. It panics
+// like Im2colBand, and when ld is too small.
+func Im2colBandStride(col []float32, ld int, x []float32, g ConvGeom, r0, r1, b0, b1 int) {
+	checkBand("Im2colBandStride", x, g, r0, r1, b0, b1)
+	p := (b1 - b0) * g.OutW()
+	if ld < p {
+		panic(fmt.Sprintf("tensor.Im2colBandStride: rows %d apart cannot hold the band's %d columns", ld, p))
+	}
+	if r1 > r0 && len(col) < (r1-1)*ld+p {
+		panic(fmt.Sprintf("tensor.Im2colBandStride: rows [%d, %d) %d apart need %d values, col has %d", r0, r1, ld, (r1-1)*ld+p, len(col)))
+	}
+	im2colBand(col, ld, x, g, r0, r1, b0, b1)
+}
+
+// checkBand panics, naming op and the shapes, unless g is valid, x is
+// one image of it and the rows and output rows lie within it.
+func checkBand(op string, x []float32, g ConvGeom, r0, r1, b0, b1 int) {
+	if !g.Valid() {
+		panic(fmt.Sprintf("tensor.%s: invalid geometry: %v", op, g))
+	}
+	if n := g.C * g.H * g.W; len(x) != n {
+		panic(fmt.Sprintf("tensor.%s: image [%d %d %d] needs %d values, got %d", op, g.C, g.H, g.W, n, len(x)))
+	}
+	if r0 < 0 || r1 < r0 || r1 > g.ColRows() || b0 < 0 || b1 < b0 || b1 > g.OutH() {
+		panic(fmt.Sprintf("tensor.%s: rows [%d, %d), output rows [%d, %d) outside %v", op, r0, r1, b0, b1, g))
+	}
+}
+
+// im2colBand writes rows [r0, r1) of the band's column matrix, row r at
+// col[r*ld:].
+func im2colBand(col []float32, ld int, x []float32, g ConvGeom, r0, r1, b0, b1 int) {
 	oh, ow := g.OutH(), g.OutW()
 	p, s, hw := (b1-b0)*ow, g.Stride, g.H*g.W
 	base := b0 * ow // output position of the band's first column
 	kk := g.KH * g.KW
 	for r := r0; r < r1; r++ {
 		c, ki, kj := r/kk, r%kk/g.KW, r%g.KW
-		dst := col[r*p : r*p+p]
+		dst := col[r*ld : r*ld+p]
 		src := x[c*hw : c*hw+hw]
 		y0, y1 := span(g.H, oh, ki, s, g.Pad)
 		y0, y1 = min(max(y0, b0), b1), min(max(y1, b0), b1)

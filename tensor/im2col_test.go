@@ -227,10 +227,26 @@ func TestIm2colBandMatchesIm2col(t *testing.T) {
 					band[i] = -1 // every entry must be written
 				}
 				Im2colBand(band, x, g, 0, g.ColRows(), b0, b1)
+				// The same rows 3 values further apart, the gaps untouched.
+				ld := p + 3
+				wide := make([]float32, g.ColRows()*ld)
+				for i := range wide {
+					wide[i] = -2
+				}
+				Im2colBandStride(wide, ld, x, g, 0, g.ColRows(), b0, b1)
 				for r := range g.ColRows() {
 					for j := range p {
-						if got, want := band[r*p+j], full[r*g.ColCols()+b0*ow+j]; got != want {
+						want := full[r*g.ColCols()+b0*ow+j]
+						if got := band[r*p+j]; got != want {
 							t.Fatalf("%v band [%d, %d): col[%d][%d] = %v, want %v", g, b0, b1, r, j, got, want)
+						}
+						if got := wide[r*ld+j]; got != want {
+							t.Fatalf("%v band [%d, %d), rows %d apart: col[%d][%d] = %v, want %v", g, b0, b1, ld, r, j, got, want)
+						}
+					}
+					for j := p; j < ld; j++ {
+						if wide[r*ld+j] != -2 {
+							t.Fatalf("%v band [%d, %d), rows %d apart: the gap after row %d was written", g, b0, b1, ld, r)
 						}
 					}
 				}
