@@ -127,7 +127,9 @@ type Split struct {
 	name   string
 	e      *Engine
 	x      *tensor.Tensor
-	ys     []*tensor.Tensor
+	ys     []*tensor.Tensor // the parts, copied out, for a batch of several images
+	views  []*tensor.Tensor // the parts of a single image: views of x
+	out    []*tensor.Tensor // ys or views, whichever the last Forward returned
 	dx     *tensor.Tensor
 	dys    []*tensor.Tensor
 	fwdRun parallel.Func
@@ -145,6 +147,7 @@ func NewSplit(e *Engine, name string, sizes ...int) *Split {
 			panic(fmt.Sprintf("nn.NewSplit %s: sizes %v must be positive", name, sizes))
 		}
 		s.ys = append(s.ys, tensor.New(0, 0, 0, 0))
+		s.views = append(s.views, &tensor.Tensor{})
 	}
 	s.fwdRun, s.bwdRun = s.fwdPart, s.bwdPart
 	return s
@@ -174,18 +177,32 @@ func (s *Split) channels() int {
 	return t
 }
 
-// Forward returns the parts of x, owned by the layer.
+// Forward returns the parts of x, owned by the layer. The parts of a
+// single image are contiguous in x and are returned as views of it,
+// valid while x is: single-image inference then copies nothing.
 func (s *Split) Forward(x *tensor.Tensor) []*tensor.Tensor {
 	n, c, h, w, err := x.NCHW()
 	if err != nil || c != s.channels() {
 		panic(fmt.Sprintf("nn.Split %s: input shape %v, want [N %d H W] for sizes %v", s.name, x.Shape, s.channels(), s.Sizes))
 	}
 	s.x = x
+	if n == 1 {
+		off := 0
+		for i, sz := range s.Sizes {
+			v := s.views[i]
+			v.Shape = append(v.Shape[:0], 1, sz, h, w)
+			v.Data = x.Data[off : off+sz*h*w : off+sz*h*w]
+			off += sz * h * w
+		}
+		s.out = s.views
+		return s.out
+	}
 	for i, sz := range s.Sizes {
 		fitNCHW(s.ys[i], n, sz, h, w)
 	}
 	s.e.Pool.For(n, 1, s.fwdRun)
-	return s.ys
+	s.out = s.ys
+	return s.out
 }
 
 func (s *Split) fwdPart(_, lo, hi int) {
@@ -205,7 +222,7 @@ func (s *Split) Backward(dys ...*tensor.Tensor) *tensor.Tensor {
 	}
 	for i, d := range dys {
 		if d != nil {
-			checkGradShape("nn.Split", s.name, d, s.ys[i])
+			checkGradShape("nn.Split", s.name, d, s.out[i])
 		}
 	}
 	fitLike(s.dx, s.x)

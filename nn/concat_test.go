@@ -192,3 +192,30 @@ func TestConcatSplitAllocateNothing(t *testing.T) {
 		t.Fatalf("steady-state Forward+Backward allocated %v times, want 0", n)
 	}
 }
+
+// TestSplitSingleImageViews: a single image's parts are views of the
+// input with its values; a later batch's parts are copies that leave the
+// earlier input untouched.
+func TestSplitSingleImageViews(t *testing.T) {
+	e := NewEngine(2)
+	defer e.Close()
+	s := NewSplit(e, "split", 2, 3)
+	r := rand.New(rand.NewPCG(4, 4))
+	one := randTensor(r, 1, 5, 3, 4)
+	keep := one.Clone()
+	parts := s.Forward(one)
+	if !slices.Equal(parts[0].Data, one.Data[:2*12]) || !slices.Equal(parts[1].Data, one.Data[2*12:]) || parts[1].Shape[1] != 3 {
+		t.Fatalf("single-image parts %v %v do not hold the input's channels", parts[0].Shape, parts[1].Shape)
+	}
+	two := randTensor(r, 2, 5, 3, 4)
+	parts = s.Forward(two)
+	if !slices.Equal(one.Data, keep.Data) {
+		t.Fatal("a batch's Forward wrote into the previous single image")
+	}
+	if !slices.Equal(parts[1].Data[:3*12], two.Data[2*12:5*12]) {
+		t.Fatal("batch parts wrong after a single image")
+	}
+	if dx := s.Backward(tensor.New(2, 2, 3, 4), tensor.New(2, 3, 3, 4)); !dx.SameShape(two) {
+		t.Fatalf("Backward shape %v", dx.Shape)
+	}
+}
