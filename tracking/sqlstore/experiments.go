@@ -305,6 +305,31 @@ func maxResults(n, def, threshold int) (int, error) {
 	return n, nil
 }
 
+// searchPage is what every search request starts from: its page size (max_results
+// with its default applied and its bound checked), its filter's clauses and
+// the offset its page token encodes.
+type searchPage struct {
+	limit, offset int
+	clauses       []search.Clause
+}
+
+// parsePage checks a search's paging and parses its filter with parse.
+func parsePage(maxRes, def, threshold int, filter, token string, parse func(string) ([]search.Clause, error)) (searchPage, error) {
+	limit, err := maxResults(maxRes, def, threshold)
+	if err != nil {
+		return searchPage{}, err
+	}
+	clauses, err := parse(filter)
+	if err != nil {
+		return searchPage{}, err
+	}
+	offset, err := search.DecodePageToken(token)
+	if err != nil {
+		return searchPage{}, err
+	}
+	return searchPage{limit: limit, offset: offset, clauses: clauses}, nil
+}
+
 // where accumulates SQL conditions and their arguments.
 type where struct {
 	conds []string
@@ -360,18 +385,11 @@ func stageArgs(v tracking.ViewType) []any {
 
 // SearchExperiments implements tracking.TrackingStore.
 func (s *Store) SearchExperiments(ctx context.Context, req tracking.SearchExperiments) ([]tracking.Experiment, string, error) {
-	limit, err := maxResults(req.MaxResults, searchMaxResultsDefault, searchMaxResultsThreshold)
+	pg, err := parsePage(req.MaxResults, searchMaxResultsDefault, searchMaxResultsThreshold, req.Filter, req.PageToken, search.ParseExperimentFilter)
 	if err != nil {
 		return nil, "", err
 	}
-	clauses, err := search.ParseExperimentFilter(req.Filter)
-	if err != nil {
-		return nil, "", err
-	}
-	offset, err := search.DecodePageToken(req.PageToken)
-	if err != nil {
-		return nil, "", err
-	}
+	limit, offset, clauses := pg.limit, pg.offset, pg.clauses
 	var w where
 	stages := stageArgs(req.ViewType)
 	w.add("e.lifecycle_stage IN ("+placeholders(len(stages))+")", stages...)

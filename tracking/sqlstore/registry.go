@@ -372,18 +372,11 @@ var modelOrderColumns = map[string]string{
 
 // SearchRegisteredModels implements tracking.RegistryStore.
 func (s *Store) SearchRegisteredModels(ctx context.Context, req tracking.SearchRegisteredModels) ([]tracking.RegisteredModel, string, error) {
-	limit, err := maxResults(req.MaxResults, searchModelsMaxResultsDefault, searchModelsMaxResultsThreshold)
+	pg, err := parsePage(req.MaxResults, searchModelsMaxResultsDefault, searchModelsMaxResultsThreshold, req.Filter, req.PageToken, search.ParseRegisteredModelFilter)
 	if err != nil {
 		return nil, "", err
 	}
-	clauses, err := search.ParseRegisteredModelFilter(req.Filter)
-	if err != nil {
-		return nil, "", err
-	}
-	offset, err := search.DecodePageToken(req.PageToken)
-	if err != nil {
-		return nil, "", err
-	}
+	limit, offset, clauses := pg.limit, pg.offset, pg.clauses
 	var w where
 	for _, c := range clauses {
 		if c.Entity == search.Tag {
@@ -711,18 +704,11 @@ var versionColumnsByKey = map[string]string{
 
 // SearchModelVersions implements tracking.RegistryStore.
 func (s *Store) SearchModelVersions(ctx context.Context, req tracking.SearchModelVersions) ([]tracking.ModelVersion, string, error) {
-	limit, err := maxResults(req.MaxResults, searchVersionsMaxResultsDefault, searchVersionsMaxResultsThreshold)
+	pg, err := parsePage(req.MaxResults, searchVersionsMaxResultsDefault, searchVersionsMaxResultsThreshold, req.Filter, req.PageToken, search.ParseModelVersionFilter)
 	if err != nil {
 		return nil, "", err
 	}
-	clauses, err := search.ParseModelVersionFilter(req.Filter)
-	if err != nil {
-		return nil, "", err
-	}
-	offset, err := search.DecodePageToken(req.PageToken)
-	if err != nil {
-		return nil, "", err
-	}
+	limit, offset, clauses := pg.limit, pg.offset, pg.clauses
 	var w where
 	w.add("v.current_stage <> ?", stageDeleted)
 	for _, c := range clauses {

@@ -28,18 +28,11 @@ var runAttributeColumns = map[string]string{
 // EXISTS on its table's primary key (run_uuid, key), each ordering key a
 // LEFT JOIN on it. Only the page's runs then have their data loaded.
 func (s *Store) SearchRuns(ctx context.Context, req tracking.SearchRuns) ([]tracking.Run, string, error) {
-	limit, err := maxResults(req.MaxResults, searchMaxResultsDefault, searchMaxResultsThreshold)
+	pg, err := parsePage(req.MaxResults, searchMaxResultsDefault, searchMaxResultsThreshold, req.Filter, req.PageToken, search.ParseRunFilter)
 	if err != nil {
 		return nil, "", err
 	}
-	clauses, err := search.ParseRunFilter(req.Filter)
-	if err != nil {
-		return nil, "", err
-	}
-	offset, err := search.DecodePageToken(req.PageToken)
-	if err != nil {
-		return nil, "", err
-	}
+	limit, offset, clauses := pg.limit, pg.offset, pg.clauses
 	joins, order, err := s.runOrder(req.OrderBy)
 	if err != nil {
 		return nil, "", err
