@@ -60,15 +60,8 @@ type RunData struct {
 	Tags    []Tag    `json:"tags,omitempty"`
 }
 
-// Dataset describes a dataset.
-type Dataset struct {
-	Name       string `json:"name"`
-	Digest     string `json:"digest"`
-	SourceType string `json:"source_type"`
-	Source     string `json:"source"`
-	Schema     string `json:"schema,omitempty"`
-	Profile    string `json:"profile,omitempty"`
-}
+// Dataset describes a dataset; its wire form is the store's.
+type Dataset = tracking.Dataset
 
 // DatasetInput is a dataset a run used.
 type DatasetInput struct {
@@ -290,7 +283,7 @@ func FromDatasetInputs(ins []tracking.DatasetInput) []DatasetInput {
 	}
 	out := make([]DatasetInput, len(ins))
 	for i, in := range ins {
-		out[i] = DatasetInput{Tags: FromTags(in.Tags), Dataset: Dataset(in.Dataset)}
+		out[i] = DatasetInput{Tags: FromTags(in.Tags), Dataset: in.Dataset}
 	}
 	return out
 }
@@ -302,7 +295,7 @@ func ToDatasetInputs(ins []DatasetInput) []tracking.DatasetInput {
 	}
 	out := make([]tracking.DatasetInput, len(ins))
 	for i, in := range ins {
-		out[i] = tracking.DatasetInput{Tags: ToTags(in.Tags), Dataset: tracking.Dataset(in.Dataset)}
+		out[i] = tracking.DatasetInput{Tags: ToTags(in.Tags), Dataset: in.Dataset}
 	}
 	return out
 }
