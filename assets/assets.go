@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/dustin/go-humanize"
 )
 
 // DefaultBaseURL is the release the digests below were published with.
@@ -199,12 +201,7 @@ func (p *progress) done() {
 	}
 }
 
-func byteSize(n int64) string {
-	if n < 1e6 {
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-}
+func byteSize(n int64) string { return humanize.Bytes(uint64(max(n, 0))) }
 
 // FileSHA256 returns the SHA-256 of the file at path, in hex.
 func FileSHA256(path string) (string, error) {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dustin/go-humanize"
 )
 
 //go:embed templates
@@ -132,17 +134,7 @@ func formatNumber(v float64) string {
 	return s
 }
 
-func formatBytes(n int64) string {
-	switch {
-	case n < 1024:
-		return strconv.FormatInt(n, 10) + " B"
-	case n < 1024*1024:
-		return strconv.FormatFloat(float64(n)/1024, 'f', 1, 64) + " KiB"
-	case n < 1024*1024*1024:
-		return strconv.FormatFloat(float64(n)/(1024*1024), 'f', 1, 64) + " MiB"
-	}
-	return strconv.FormatFloat(float64(n)/(1024*1024*1024), 'f', 2, 64) + " GiB"
-}
+func formatBytes(n int64) string { return humanize.IBytes(uint64(max(n, 0))) }
 
 func shortID(id string) string {
 	if len(id) > 8 {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
@@ -538,17 +539,10 @@ func quoteArgs(args []string) []string {
 }
 
 func formatBytes(n int64) string {
-	switch {
-	case n < 0:
+	if n < 0 {
 		return "?"
-	case n < 1000:
-		return fmt.Sprintf("%d B", n)
-	case n < 1000*1000:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	case n < 1000*1000*1000:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 	}
-	return fmt.Sprintf("%.2f GB", float64(n)/1e9)
+	return humanize.Bytes(uint64(n))
 }
 
 // progressPrinter shows datastore progress: a bar redrawn in place on a

@@ -118,10 +118,10 @@ func TestProgressPrinter(t *testing.T) {
 	if len(lines) != 10 {
 		t.Fatalf("%d lines:\n%s", len(lines), b.String())
 	}
-	if lines[0] != "Pushing to store: 100 files, 100.0 MB" {
+	if lines[0] != "Pushing to store: 100 files, 100 MB" {
 		t.Errorf("first line %q", lines[0])
 	}
-	if lines[1] != "Pushing to store 20/100 files (20%) 20.0 MB/s ETA 4s" {
+	if lines[1] != "Pushing to store 20/100 files (20%) 20 MB/s ETA 4s" {
 		t.Errorf("second line %q", lines[1])
 	}
 	if lines[9] != "Pushing to store: 100/100 files in 5s" {
