@@ -75,25 +75,27 @@ type Conv2d struct {
 	j0, j1 int       // its band of pixels
 	img    []float32 // the image being lowered, or the input gradient
 	b0, b1 int       // the band of output rows being lowered
+	lower  []float32 // the column matrix it is lowered into
 	dy     []float32 // output gradient, for the bias
 	plane  int       // pixels per output channel
 	batch  int
 
 	// The implicit convolution's state (see implicit): the rows of its
 	// column matrix as offsets into a band's padded slab, the slab's
-	// plane size, the output rows of a band, and the GEMM's output band
-	// before the padding columns are dropped (one per worker in
-	// chunksPart).
+	// plane size and the output rows of a band.
 	offs              []int
 	slabPlane, slabBH int
-	group             int // images per GEMM (see groupSize)
-	tmp               []float32
-	tmps              [][]float32
+	// The GEMM's output before it is scattered to y: an implicit band
+	// with its padding columns, or a group of images (see groupSize);
+	// one per worker when the work is dealt out.
+	tmp  []float32
+	tmps [][]float32
 
-	im2colRun, im2colBwdRun, col2imRun, actRun, biasBwdRun, chunksRun, groupsRun parallel.Func
-	fwdX, fwdY                                                                   *tensor.Tensor // arguments of chunksPart
-	chunks                                                                       int            // see split
-	bias                                                                         epilogue       // the bias alone, as an epilogue
+	im2colRun, col2imRun, actRun, biasBwdRun, chunksRun, groupsRun parallel.Func
+	fwdX, fwdY                                                     *tensor.Tensor // arguments of chunksPart and groupsPart
+	chunks                                                         int            // see split
+	group                                                          int            // images per GEMM, see groupSize
+	bias                                                           epilogue       // the bias alone, as an epilogue
 }
 
 // epilogue is the element-wise step that follows a convolution: per
@@ -122,7 +124,6 @@ func NewConv2d(e *Engine, name string, inC, outC, k, stride, pad int, bias bool)
 		c.Bias = NewParam(name+".bias", GroupBias, outC)
 	}
 	c.im2colRun = c.im2colPart
-	c.im2colBwdRun = c.im2colBwdPart
 	c.col2imRun = c.col2imPart
 	c.actRun = c.actPart
 	c.chunksRun = c.chunksPart
@@ -251,7 +252,7 @@ func (c *Conv2d) forward(x, y *tensor.Tensor, act *epilogue) *tensor.Tensor {
 		for b0 := 0; b0 < oh; b0 += band {
 			b1 := min(b0+band, oh)
 			cols := (b1 - b0) * ow
-			c.im2colBand(img, b0, b1)
+			c.im2colBand(c.col, img, b0, b1)
 			c.sgemmPacked(&c.w, cols, c.col[:rows*cols], cols, out[b0*ow:], p)
 			c.epilogue(out, b0*ow, b1*ow)
 		}
@@ -560,8 +561,7 @@ func (c *Conv2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
 			}
 			continue
 		}
-		c.img, c.b0, c.b1 = img, 0, g.OutH()
-		c.e.Pool.For(rows, 1, c.im2colBwdRun)
+		c.im2colBand(c.dcol, img, 0, g.OutH())
 		c.sgemm(false, true, c.OutC, rows, p, d, p, c.dcol, p, 1, dw, rows)
 		if c.SkipInputGrad {
 			continue
@@ -623,20 +623,16 @@ func (c *Conv2d) gemmStop(start time.Time) {
 // GEMM's packed copy.
 const forwardBand = 1 << 17
 
-// im2colBand lowers the output rows [b0, b1) of img into c.col.
-func (c *Conv2d) im2colBand(img []float32, b0, b1 int) {
-	c.img, c.b0, c.b1 = img, b0, b1
+// im2colBand lowers the output rows [b0, b1) of img into col on all
+// workers, split by rows.
+func (c *Conv2d) im2colBand(col, img []float32, b0, b1 int) {
+	c.lower, c.img, c.b0, c.b1 = col, img, b0, b1
 	c.e.Pool.For(c.geom.ColRows(), 1, c.im2colRun)
-	c.img = nil
+	c.lower, c.img = nil, nil
 }
 
 func (c *Conv2d) im2colPart(_, lo, hi int) {
-	tensor.Im2colBand(c.col, c.img, c.geom, lo, hi, c.b0, c.b1)
-}
-
-// im2colBwdPart is im2colPart into Backward's column matrix.
-func (c *Conv2d) im2colBwdPart(_, lo, hi int) {
-	tensor.Im2colBand(c.dcol, c.img, c.geom, lo, hi, c.b0, c.b1)
+	tensor.Im2colBand(c.lower, c.img, c.geom, lo, hi, c.b0, c.b1)
 }
 
 // col2imPart overwrites channels [lo, hi) of c.img with the image gradient

@@ -81,7 +81,7 @@ func testConv2dForward(t *testing.T, threads int) {
 		convCase{1, 3, 4, 211, 205, 1, 1, 0, true}, convCase{2, 8, 4, 67, 130, 3, 1, 1, true},
 		// Images cut into chunks of rows for the workers (see split).
 		convCase{3, 4, 5, 40, 33, 3, 1, 1, false}, convCase{1, 4, 6, 50, 41, 3, 2, 1, true},
-		// Implicit convolutions (3x3, stride 1, W >= 32): several K
+		// Implicit convolutions (3x3, stride 1, W >= implicitMinW): several K
 		// blocks and bands, partial tiles of M and N, odd batches.
 		convCase{2, 32, 13, 100, 64, 3, 1, 1, true}, convCase{1, 40, 70, 37, 32, 3, 1, 1, false},
 		convCase{5, 3, 12, 34, 47, 3, 1, 1, true},

@@ -152,7 +152,8 @@ func Combine(dx, dz, x []float32, ka, kx, mean, k0 float32) {
 }
 
 // sumBlock is how many values the vector reductions add in float32 lanes
-// before handing the block's sum to a float64 total: 32 per lane.
+// before handing the block's sum to a float64 total: 16 in each of the
+// kernel's 32 lanes (two 16-lane accumulators).
 const sumBlock = 512
 
 // ShiftedSums returns Σ(x-x0) and Σ(x-x0)²: a channel's mean and variance
@@ -163,8 +164,8 @@ func ShiftedSums(x []float32, x0 float32) (s, ss float64) {
 		return 0, 0
 	}
 	if hasAVX512 {
-		// float32 lanes over a block, float64 across blocks: a lane
-		// summing a whole 160x160 plane (1,600 values) loses enough to
+		// float32 lanes over a block, float64 across blocks: lanes
+		// summing a whole 160x160 plane (800 values each) lose enough to
 		// move the deep layers' batch statistics, and through them the
 		// gradients, by 4e-4 (yolo's TestLossMatchesUltralytics).
 		for i := 0; i < len(x); i += sumBlock {
