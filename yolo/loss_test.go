@@ -102,9 +102,6 @@ func TestLossMatchesUltralytics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Load(src); err != nil {
-		t.Fatal(err)
-	}
 	m.SetTrain(true)
 	for _, file := range []string{"loss_ref.json", "loss_ref64.json"} {
 		t.Run(file, func(t *testing.T) {
