@@ -49,7 +49,7 @@ func main() {
 	var err error
 	if len(os.Args) > 2 && os.Args[1] == "-child" {
 		if os.Getenv("GOGC") == "" {
-			debug.SetGCPercent(25) // as cmd/yolops does
+			debug.SetGCPercent(train.GCPercent) // as cmd/yolops does
 		}
 		err = child(ctx, os.Args[2])
 	} else {
@@ -178,7 +178,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.coco, "coco128", cfg.coco, "`dir` of COCO128 (images/ and labels/)")
 	fs.StringVar(&cfg.python, "python", cfg.python, "Python with torch for the reference")
 	fs.StringVar(&cfg.ultra, "ultralytics", cfg.ultra, "`dir` holding the ultralytics package (8.2.82); empty: no reference")
-	fs.StringVar(&cfg.profile, "cpuprofile", "", "`dir` to write each yolops run's CPU profile into (cpu_<threads>_<imgsz>.prof)")
+	fs.StringVar(&cfg.profile, "cpuprofile", "", "`dir` to write each yolops run's CPU profile (cpu_<threads>_<imgsz>.prof) and allocation profile (.heap) into")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

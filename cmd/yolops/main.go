@@ -10,15 +10,9 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
-)
 
-// gcPercent replaces Go's default GOGC of 100 unless $GOGC is set.
-// Training keeps gigabytes of layer buffers alive for the whole run, and
-// at 100 as much garbage again (decoded images, batches) piles up in
-// fresh pages before a collection: at 25 the peak resident memory of a
-// yolov8n run at batch 16 falls by a fifth and the page faults it cost
-// go with it (bench/train).
-const gcPercent = 25
+	"github.com/yolops/yolops/train"
+)
 
 // version is set at link time by release builds:
 //
@@ -31,7 +25,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
+		debug.SetGCPercent(train.GCPercent)
 	}
 	// Cobra has already printed the error and, for a usage error, the usage.
 	if err := newRootCmd(resolveVersion(version)).ExecuteContext(ctx); err != nil {
