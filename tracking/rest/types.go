@@ -192,23 +192,7 @@ var runStatusNumbers = []tracking.RunStatus{
 // UnmarshalJSON implements json.Unmarshaler. Unknown names pass through,
 // for the store to reject with its own message.
 func (s *RunStatus) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	if len(b) > 0 && b[0] == '"' {
-		var name string
-		if err := json.Unmarshal(b, &name); err != nil {
-			return err
-		}
-		*s = RunStatus(name)
-		return nil
-	}
-	n, err := strconv.Atoi(string(b))
-	if err != nil || n < 1 || n >= len(runStatusNumbers) {
-		return fmt.Errorf("%s is not a run status", b)
-	}
-	*s = RunStatus(runStatusNumbers[n])
-	return nil
+	return unmarshalEnum(b, s, runStatusNumbers, "run status")
 }
 
 // ModelVersionStatus is the proto enum ModelVersionStatus, written as its
@@ -221,6 +205,12 @@ var versionStatusNumbers = []tracking.ModelVersionStatus{
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (s *ModelVersionStatus) UnmarshalJSON(b []byte) error {
+	return unmarshalEnum(b, s, versionStatusNumbers, "model version status")
+}
+
+// unmarshalEnum decodes a proto enum written as its name (kept as is) or
+// as its number (numbers[n], 1-based), into dst; null leaves dst alone.
+func unmarshalEnum[E ~string, V ~string](b []byte, dst *E, numbers []V, what string) error {
 	if string(b) == "null" {
 		return nil
 	}
@@ -229,13 +219,13 @@ func (s *ModelVersionStatus) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &name); err != nil {
 			return err
 		}
-		*s = ModelVersionStatus(name)
+		*dst = E(name)
 		return nil
 	}
 	n, err := strconv.Atoi(string(b))
-	if err != nil || n < 1 || n >= len(versionStatusNumbers) {
-		return fmt.Errorf("%s is not a model version status", b)
+	if err != nil || n < 1 || n >= len(numbers) {
+		return fmt.Errorf("%s is not a %s", b, what)
 	}
-	*s = ModelVersionStatus(versionStatusNumbers[n])
+	*dst = E(numbers[n])
 	return nil
 }
