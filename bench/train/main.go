@@ -185,6 +185,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.epochs < 2 || cfg.batch < 1 {
 		return fmt.Errorf("-epochs %d (want at least 2) or -batch %d is out of range", cfg.epochs, cfg.batch)
 	}
+	if cfg.profile != "" {
+		// The children's stderr is not shown: a bad folder must fail here.
+		if err := os.MkdirAll(cfg.profile, 0o755); err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+	}
 	for _, s := range cfg.imgsz {
 		if s%32 != 0 {
 			return fmt.Errorf("-imgsz %d is not a multiple of 32", s)

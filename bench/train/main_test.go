@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -14,6 +15,15 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		if err := run(context.Background(), args, &out, &errOut); err == nil {
 			t.Errorf("%v: no error", args)
 		}
+	}
+	// A profile folder that cannot be made fails before any training.
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"-cpuprofile", filepath.Join(file, "prof")}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "-cpuprofile") {
+		t.Errorf("-cpuprofile under a file: %v, want an error naming the flag", err)
 	}
 }
 
