@@ -30,8 +30,8 @@ func (t *GemmTimer) Reset() { *t = GemmTimer{} }
 // Each image is lowered with im2col to a [inC*k*k, outH*outW] column
 // matrix and multiplied by the weight viewed as [outC, inC*k*k] with one
 // GEMM; a 1x1, stride-1, unpadded convolution multiplies the image itself,
-// and Forward multiplies a 3x3, stride-1 one straight from the padded
-// image where the GEMM kernel allows it (see implicit).
+// and Forward multiplies a 3x3 one of stride 1 or 2 straight from the
+// padded image where the GEMM kernel allows it (see implicit).
 // The column matrix lives in one buffer reused for every image, and the
 // backward pass rebuilds it rather than keeping one per image: at batch 8
 // and 320 pixels the first layers' column matrices would take tens of
@@ -82,9 +82,10 @@ type Conv2d struct {
 
 	// The implicit convolution's state (see implicit): the rows of its
 	// column matrix as offsets into a band's padded slab, the slab's
-	// plane size and the output rows of a band.
-	offs              []int
-	slabPlane, slabBH int
+	// size per input channel, the output rows of a band, the GEMM's
+	// columns per output row and, for stride 2, the size of a phase.
+	offs                            []int
+	slabPlane, slabBH, slabW, phase int
 	// The GEMM's output before it is scattered to y: an implicit band
 	// with its padding columns, or a group of images (see groupSize);
 	// one per worker when the work is dealt out.
@@ -228,7 +229,7 @@ func (c *Conv2d) forward(x, y *tensor.Tensor, act *epilogue) *tensor.Tensor {
 	switch {
 	case impl:
 		c.col = fitFloats(c.col, ch*c.slabPlane)
-		c.tmp = fitFloats(c.tmp, c.OutC*c.slabBH*(w+2))
+		c.tmp = fitFloats(c.tmp, c.OutC*c.slabBH*c.slabW)
 	case !c.pointwise():
 		c.col = fitFloats(c.col, rows*min(band, oh)*ow)
 	}
@@ -382,7 +383,7 @@ func (c *Conv2d) chunksPart(w, lo, hi int) {
 	switch {
 	case impl:
 		c.cols[w] = fitFloats(c.cols[w], g.C*c.slabPlane)
-		c.tmps[w] = fitFloats(c.tmps[w], c.OutC*c.slabBH*(g.W+2))
+		c.tmps[w] = fitFloats(c.tmps[w], c.OutC*c.slabBH*c.slabW)
 		col = c.cols[w]
 	case !c.pointwise():
 		c.cols[w] = fitFloats(c.cols[w], rows*min(band, oh)*ow)
@@ -417,38 +418,78 @@ func (c *Conv2d) chunksPart(w, lo, hi int) {
 	}
 }
 
-// implicitMinW is the narrowest input an implicit convolution serves: it
-// computes two padding columns per row and drops them, 2/(W+2) of extra
-// multiply-adds. Measured on yolov8n, 16 and 8 were alike and both 5-8%
-// faster than im2col everywhere (32 gained half of that).
-const implicitMinW = 16
+// implicitMinW is the narrowest output an implicit convolution serves:
+// it computes padding columns and drops them, 2/(W+2) of extra
+// multiply-adds at stride 1 and 1/(W+1) at stride 2, against im2col's
+// copy of the input (9 or 2.25 times over). Measured on yolov8n's
+// layers for one image at one thread, at 10x10 outputs implicit was as
+// fast for 64 and 128 input channels and 20-38% faster for 256 (whose
+// 2304-row column matrix spills out of L2); at stride 2 it was 8-25%
+// faster from 10x10 to 160x160.
+const implicitMinW = 8
 
 // implicit reports whether Forward multiplies straight from the input
-// rather than through an im2col column matrix: a 3x3, stride-1, "same"
-// convolution (most of YOLOv8's multiply-adds) over a wide enough map, on
-// a GEMM kernel that reads rows in place at given offsets. A band of
-// output rows needs only its input rows with a zero border (the slab):
-// with each row padded to W+2, row (ch, ky, kx) of the band's column
-// matrix is the slab read from ch's plane at ky*(W+2)+kx, so the column
-// matrix is never written (nine times the input) and the GEMM computes
-// W+2 outputs per row, the last two of which are dropped.
+// rather than through an im2col column matrix: a 3x3 convolution with
+// padding 1 and stride 1 or 2 (all of YOLOv8's but the 1x1 ones) whose
+// output is wide enough, on a GEMM kernel that reads rows in place at
+// given offsets. A band of output rows needs only its input rows with a
+// zero border (the slab), and each row of the band's column matrix is
+// the slab read at some offset, so the column matrix (nine times the
+// input at stride 1, 2.25 times at stride 2) is never written.
+//
+// At stride 1 each slab row is an input row padded to W+2: row (ch, ky,
+// kx) of the column matrix is ch's plane read from ky*(W+2)+kx, and the
+// GEMM computes W+2 outputs per row, the last two of which are dropped.
+//
+// At stride 2 the slab holds each channel as four phases, the input's
+// (even|odd rows) x (even|odd columns), each with a zero row and column
+// in front and rows of OutW+1. Output (oy, ox) reads input rows 2oy-1,
+// 2oy and 2oy+1: odd phase row oy-1, even phase row oy and odd phase row
+// oy, that is phase rows oy+0, oy+1 and oy+1 counting the zero row, and
+// the same for columns. So row (ch, ky, kx) is one phase read at a
+// fixed offset, and the GEMM computes OutW+1 outputs per row, the last
+// dropped.
 func (c *Conv2d) implicit() bool {
-	return c.K == 3 && c.Stride == 1 && c.Pad == 1 && c.geom.W >= implicitMinW && c.e.Gemm.Kernel().Indexed()
+	return c.K == 3 && c.Pad == 1 && (c.Stride == 1 || c.Stride == 2) &&
+		c.geom.OutW() >= implicitMinW && c.e.Gemm.Kernel().Indexed()
 }
 
 // setupImplicit sizes the bands and the row offsets for c.geom.
 func (c *Conv2d) setupImplicit() {
 	g := c.geom
-	wp := g.W + 2
-	c.slabBH = max(1, min(g.OutH(), forwardBand/(g.C*wp)-2))
-	// Two floats of slack: the last padding column of a band's last row
-	// reads two past its plane.
-	c.slabPlane = (c.slabBH+2)*wp + 2
 	c.offs = c.offs[:0]
+	if c.Stride == 1 {
+		wp := g.W + 2
+		c.slabW = wp
+		c.slabBH = max(1, min(g.OutH(), forwardBand/(g.C*wp)-2))
+		// Two floats of slack: the last padding column of a band's last
+		// row reads two past its plane.
+		c.slabPlane = (c.slabBH+2)*wp + 2
+		for ch := range g.C {
+			for ky := range 3 {
+				for kx := range 3 {
+					c.offs = append(c.offs, ch*c.slabPlane+ky*wp+kx)
+				}
+			}
+		}
+		return
+	}
+	wq := g.OutW() + 1
+	c.slabW = wq
+	c.slabBH = max(1, min(g.OutH(), forwardBand/(4*g.C*wq)-1))
+	// One float of slack: the dropped column of a band's last row reads
+	// one past its phase.
+	c.phase = (c.slabBH+1)*wq + 1
+	c.slabPlane = 4 * c.phase
+	// Kernel row (or column) k reads the odd phase (1) at offset 0 for
+	// k = 0, the even one (0) at offset 1 for k = 1, the odd one at
+	// offset 1 for k = 2.
+	par, off := [3]int{1, 0, 1}, [3]int{0, 1, 1}
 	for ch := range g.C {
 		for ky := range 3 {
 			for kx := range 3 {
-				c.offs = append(c.offs, ch*c.slabPlane+ky*wp+kx)
+				ph := 2*par[ky] + par[kx]
+				c.offs = append(c.offs, ch*c.slabPlane+ph*c.phase+off[ky]*wq+off[kx])
 			}
 		}
 	}
@@ -456,10 +497,31 @@ func (c *Conv2d) setupImplicit() {
 
 // implicitBand computes output rows [b0, b1) of image img into out with
 // gm, through slab (the padded input rows) and tmp (the GEMM's rows of
-// W+2), then applies c.act while dropping the padding columns.
+// c.slabW), then applies c.act while dropping the padding columns.
 func (c *Conv2d) implicitBand(gm *gemm.Gemm, slab, tmp, img, out []float32, b0, b1 int) {
+	if c.Stride == 1 {
+		c.fillSlab(slab, img, b0, b1)
+	} else {
+		c.fillPhases(slab, img, b0, b1)
+	}
+	g, wp := c.geom, c.slabW
+	n := (b1 - b0) * wp
+	t := c.gemmStart()
+	gm.SgemmIndexed(&c.w, n, slab[:g.C*c.slabPlane], c.offs, 0, tmp, n)
+	c.gemmStop(t)
+	p, ow := c.plane, g.OutW()
+	for o := range c.OutC {
+		for r := range b1 - b0 {
+			c.emitRow(out[o*p+(b0+r)*ow:][:ow], tmp[o*n+r*wp:][:ow], o)
+		}
+	}
+}
+
+// fillSlab copies the input rows that stride-1 output rows [b0, b1) read
+// into slab, each padded with a zero on both sides.
+func (c *Conv2d) fillSlab(slab, img []float32, b0, b1 int) {
 	g := c.geom
-	w, wp, hw := g.W, g.W+2, g.H*g.W
+	w, wp, hw := g.W, c.slabW, g.H*g.W
 	for ch := range g.C {
 		plane := slab[ch*c.slabPlane : (ch+1)*c.slabPlane]
 		src := img[ch*hw : (ch+1)*hw]
@@ -476,14 +538,35 @@ func (c *Conv2d) implicitBand(gm *gemm.Gemm, slab, tmp, img, out []float32, b0, 
 			copy(d[1:wp-1], src[iy*w:(iy+1)*w])
 		}
 	}
-	n := (b1 - b0) * wp
-	t := c.gemmStart()
-	gm.SgemmIndexed(&c.w, n, slab[:g.C*c.slabPlane], c.offs, 0, tmp, n)
-	c.gemmStop(t)
-	p := c.plane
-	for o := range c.OutC {
-		for r := range b1 - b0 {
-			c.emitRow(out[o*p+(b0+r)*w:][:w], tmp[o*n+r*wp:][:w], o)
+}
+
+// fillPhases copies the input rows that stride-2 output rows [b0, b1)
+// read into slab's four phases per channel: phase row r of row parity a
+// is input row 2(b0-1+r)+a, split into its even and odd columns behind a
+// zero.
+func (c *Conv2d) fillPhases(slab, img []float32, b0, b1 int) {
+	g := c.geom
+	w, wq, hw, ph := g.W, c.slabW, g.H*g.W, c.phase
+	ne, no := (w+1)/2, w/2 // even and odd columns of a row, both < wq
+	for ch := range g.C {
+		src := img[ch*hw : (ch+1)*hw]
+		for a := range 2 {
+			even := slab[ch*c.slabPlane+2*a*ph:][:ph]
+			odd := slab[ch*c.slabPlane+(2*a+1)*ph:][:ph]
+			even[ph-1], odd[ph-1] = 0, 0
+			for r := range b1 - b0 + 1 {
+				de, do := even[r*wq:(r+1)*wq], odd[r*wq:(r+1)*wq]
+				iy := 2*(b0-1+r) + a
+				if iy < 0 || iy >= g.H {
+					clear(de)
+					clear(do)
+					continue
+				}
+				de[0], do[0] = 0, 0
+				vmath.Deinterleave(de[1:1+ne], do[1:1+no], src[iy*w:(iy+1)*w])
+				clear(de[1+ne:])
+				clear(do[1+no:])
+			}
 		}
 	}
 }

@@ -85,6 +85,10 @@ func testConv2dForward(t *testing.T, threads int) {
 		// blocks and bands, partial tiles of M and N, odd batches.
 		convCase{2, 32, 13, 100, 64, 3, 1, 1, true}, convCase{1, 40, 70, 37, 32, 3, 1, 1, false},
 		convCase{5, 3, 12, 34, 47, 3, 1, 1, true},
+		// The same at stride 2 (output width >= implicitMinW): odd and
+		// even sizes, two bands and two K blocks in the first.
+		convCase{2, 32, 13, 101, 65, 3, 2, 1, true}, convCase{1, 40, 70, 37, 32, 3, 2, 1, false},
+		convCase{5, 3, 12, 34, 47, 3, 2, 1, true}, convCase{3, 5, 7, 64, 64, 3, 2, 1, false},
 		// Small maps, several images per GEMM (see groupSize): even and
 		// uneven groups, 3x3, 1x1 and stride 2.
 		convCase{8, 16, 12, 20, 20, 3, 1, 1, true}, convCase{9, 24, 10, 10, 10, 1, 1, 0, false},

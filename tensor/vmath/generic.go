@@ -187,6 +187,17 @@ func dfl16Go(dst, src []float32, stride int) {
 	}
 }
 
+func deinterleaveGo(even, odd, src []float32) {
+	odd = odd[:len(src)/2]
+	even = even[:len(src)-len(odd)]
+	for i := range odd {
+		even[i], odd[i] = src[2*i], src[2*i+1]
+	}
+	if len(even) > len(odd) {
+		even[len(odd)] = src[len(src)-1]
+	}
+}
+
 func evensGo(dst, src []float32) {
 	if len(dst) == 0 {
 		return

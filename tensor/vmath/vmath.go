@@ -95,6 +95,25 @@ func Evens(dst, src []float32) {
 	evensGo(dst[i:], src[2*i:])
 }
 
+// Deinterleave splits src into its even and odd elements: even[i] =
+// src[2i], odd[i] = src[2i+1], the column phases of a row that a
+// stride-2 convolution reads (see nn.Conv2d's implicit path). even must
+// have (len(src)+1)/2 elements and odd len(src)/2.
+func Deinterleave(even, odd, src []float32) {
+	if len(even) != (len(src)+1)/2 || len(odd) != len(src)/2 {
+		panic(fmt.Sprintf("vmath.Deinterleave: %d source values split into %d and %d, want %d and %d",
+			len(src), len(even), len(odd), (len(src)+1)/2, len(src)/2))
+	}
+	i := 0
+	if hasAVX512 {
+		if blocks := len(src) / 32; blocks > 0 {
+			deinterleaveAVX512(&even[0], &odd[0], &src[0], blocks)
+			i = 16 * blocks
+		}
+	}
+	deinterleaveGo(even[i:], odd[i:], src[2*i:])
+}
+
 // Sigmoid sets y = 1/(1+exp(-x)).
 func Sigmoid(y, x []float32) {
 	checkLen("Sigmoid", len(x), len(y))

@@ -456,3 +456,33 @@ evens_loop:
 evens_done:
 	VZEROUPPER
 	RET
+
+// func deinterleaveAVX512(even, odd, src *float32, blocks int)
+// even[i] = src[2i] and odd[i] = src[2i+1] for i < 16*blocks; reads
+// 32*blocks source values.
+TEXT ·deinterleaveAVX512(SB), NOSPLIT, $0-32
+	MOVQ even+0(FP), DI
+	MOVQ odd+8(FP), DX
+	MOVQ src+16(FP), SI
+	MOVQ blocks+24(FP), CX
+	VMOVDQU32 evensIdx<>(SB), Z2
+	MOVL $1, AX
+	VPBROADCASTD AX, Z3
+	VPADDD Z2, Z3, Z3 // the odd indices
+deint_loop:
+	TESTQ CX, CX
+	JEQ deint_done
+	VMOVUPS (SI), Z0
+	VMOVAPS Z0, Z1
+	VPERMT2PS 64(SI), Z2, Z0
+	VPERMT2PS 64(SI), Z3, Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, (DX)
+	ADDQ $128, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	DECQ CX
+	JMP deint_loop
+deint_done:
+	VZEROUPPER
+	RET

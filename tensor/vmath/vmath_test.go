@@ -284,6 +284,39 @@ func TestDFL16(t *testing.T) {
 	DFL16(make([]float32, 4), make([]float32, 15*4+3), 4)
 }
 
+func TestDeinterleave(t *testing.T) {
+	for _, n := range append(lengths, 0, 63, 64, 65, 97, 320) {
+		src := make([]float32, n)
+		for i := range src {
+			src[i] = float32(i)
+		}
+		ne, no := (n+1)/2, n/2
+		// One guard element past each destination.
+		even, odd := make([]float32, ne+1), make([]float32, no+1)
+		even[ne], odd[no] = -1, -1
+		Deinterleave(even[:ne], odd[:no], src)
+		for i := range ne {
+			if even[i] != float32(2*i) {
+				t.Fatalf("n=%d: even[%d] = %v, want %v", n, i, even[i], 2*i)
+			}
+		}
+		for i := range no {
+			if odd[i] != float32(2*i+1) {
+				t.Fatalf("n=%d: odd[%d] = %v, want %v", n, i, odd[i], 2*i+1)
+			}
+		}
+		if even[ne] != -1 || odd[no] != -1 {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
+	}
+	defer func() {
+		if r, _ := recover().(string); !strings.Contains(r, "7 source values split into 3 and 3, want 4 and 3") {
+			t.Fatalf("panic = %q, want a message naming the lengths", r)
+		}
+	}()
+	Deinterleave(make([]float32, 3), make([]float32, 3), make([]float32, 7))
+}
+
 func TestEvens(t *testing.T) {
 	for _, n := range append(lengths, 48, 49, 64) {
 		for _, extra := range []int{0, 1, 5} { // source of exactly 2n-1 values, or longer
