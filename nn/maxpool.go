@@ -16,20 +16,27 @@ import (
 // of k² comparisons per output). Both passes keep the first maximum and
 // let any NaN replace it, so the winner is the one PyTorch's raster scan
 // picks: the first maximum in row-major order, or the last NaN.
+//
+// In evaluation mode (SetTrain(false)) no winners are recorded, for
+// Backward has none to route, and each pass is a branch-free running
+// maximum: the same values, up to the sign of a zero.
 type MaxPool2d struct {
 	K    int
 	name string
 	e    *Engine
+	// infer is evaluation mode; inferred says the last Forward ran in it.
+	infer, inferred bool
 
 	x, y, dx *tensor.Tensor
 	// arg[i] is the index within its plane of the input that won output i.
 	arg []int32
 	// rowMax and rowArg hold one plane of the row pass per worker.
-	rowMax [][]float32
-	rowArg [][]int32
-	dy     []float32
-	fwdRun parallel.Func
-	bwdRun parallel.Func
+	rowMax   [][]float32
+	rowArg   [][]int32
+	dy       []float32
+	fwdRun   parallel.Func
+	bwdRun   parallel.Func
+	inferRun parallel.Func
 }
 
 // NewMaxPool2d returns the pooling for an odd kernel size k.
@@ -40,9 +47,13 @@ func NewMaxPool2d(e *Engine, name string, k int) *MaxPool2d {
 	nw := e.Pool.Workers()
 	m := &MaxPool2d{K: k, name: name, e: e, y: tensor.New(0, 0, 0, 0), dx: tensor.New(0, 0, 0, 0),
 		rowMax: make([][]float32, nw), rowArg: make([][]int32, nw)}
-	m.fwdRun, m.bwdRun = m.fwdPart, m.bwdPart
+	m.fwdRun, m.bwdRun, m.inferRun = m.fwdPart, m.bwdPart, m.inferPart
 	return m
 }
+
+// SetTrain selects training mode (true, the default), which records
+// each window's winner for Backward, or evaluation mode, which does not.
+func (m *MaxPool2d) SetTrain(train bool) { m.infer = !train }
 
 // Forward pools x [N, C, H, W] into [N, C, H, W].
 func (m *MaxPool2d) Forward(x *tensor.Tensor) *tensor.Tensor {
@@ -50,15 +61,64 @@ func (m *MaxPool2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	if err != nil {
 		panic(fmt.Sprintf("nn.MaxPool2d %s: input shape %v, want [N C H W]", m.name, x.Shape))
 	}
-	m.x = x
+	m.x, m.inferred = x, m.infer
 	fitLike(m.y, x)
-	m.arg = fitInt32(m.arg, len(x.Data))
 	for i := range m.rowMax {
 		m.rowMax[i] = fitFloats(m.rowMax[i], h*w)
+	}
+	grain := max(1, elemGrain/(2*m.K*h*w+1))
+	if m.infer {
+		m.e.Pool.For(n*c, grain, m.inferRun)
+		return m.y
+	}
+	m.arg = fitInt32(m.arg, len(x.Data))
+	for i := range m.rowArg {
 		m.rowArg[i] = fitInt32(m.rowArg[i], h*w)
 	}
-	m.e.Pool.For(n*c, max(1, elemGrain/(2*m.K*h*w+1)), m.fwdRun)
+	m.e.Pool.For(n*c, grain, m.fwdRun)
 	return m.y
+}
+
+// inferPart pools planes [lo, hi) on worker wk without recording
+// winners. Go's max returns NaN when either operand is, as the training
+// path lets a NaN win; it differs only in preferring +0 to -0.
+func (m *MaxPool2d) inferPart(wk, lo, hi int) {
+	h, w := m.x.Shape[2], m.x.Shape[3]
+	hw := h * w
+	r := m.K / 2
+	rmax := m.rowMax[wk][:hw]
+	for pl := lo; pl < hi; pl++ {
+		x := m.x.Data[pl*hw : (pl+1)*hw]
+		y := m.y.Data[pl*hw : (pl+1)*hw]
+		// Row pass: each output takes the maximum with the inputs d
+		// columns to its left and right, d = 1..r.
+		for iy := range h {
+			row, out := x[iy*w:(iy+1)*w], rmax[iy*w:(iy+1)*w]
+			copy(out, row)
+			for d := 1; d <= r && d < w; d++ {
+				left, right := out[d:], row[:w-d]
+				for i, v := range right {
+					left[i] = max(left[i], v)
+				}
+				left, right = out[:w-d], row[d:]
+				for i, v := range right {
+					left[i] = max(left[i], v)
+				}
+			}
+		}
+		// Column pass over the row maxima, a row at a time.
+		for oy := range h {
+			y0, y1 := max(oy-r, 0), min(oy+r+1, h)
+			yr := y[oy*w : (oy+1)*w]
+			copy(yr, rmax[y0*w:(y0+1)*w])
+			for iy := y0 + 1; iy < y1; iy++ {
+				mr := rmax[iy*w : (iy+1)*w]
+				for i, v := range mr[:len(yr)] {
+					yr[i] = max(yr[i], v)
+				}
+			}
+		}
+	}
 }
 
 // fwdPart pools planes [lo, hi) on worker wk.
@@ -110,6 +170,9 @@ func (m *MaxPool2d) fwdPart(wk, lo, hi int) {
 func (m *MaxPool2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	if m.x == nil {
 		panic(fmt.Sprintf("nn.MaxPool2d %s: Backward before Forward", m.name))
+	}
+	if m.inferred {
+		panic(fmt.Sprintf("nn.MaxPool2d %s: Backward after a Forward in evaluation mode", m.name))
 	}
 	checkGradShape("nn.MaxPool2d", m.name, dy, m.y)
 	fitLike(m.dx, m.x)

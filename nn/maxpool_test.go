@@ -94,8 +94,30 @@ func TestMaxPool2dMatchesRasterScan(t *testing.T) {
 			if !slices.Equal(m.arg, wantArg) {
 				t.Errorf("k=%d %v: winners %v, want %v", k, shape, m.arg, wantArg)
 			}
+			// Evaluation mode: the same values without winners.
+			m.SetTrain(false)
+			if y := m.Forward(x); !slices.EqualFunc(y.Data, wantY, sameBits) {
+				t.Errorf("k=%d %v: output in evaluation mode %v, want %v", k, shape, y.Data, wantY)
+			}
+			m.SetTrain(true)
 		}
 	}
+}
+
+func TestMaxPool2dBackwardAfterEvaluation(t *testing.T) {
+	e := NewEngine(1)
+	defer e.Close()
+	m := NewMaxPool2d(e, "sppf.m0", 3)
+	x := tensor.New(1, 2, 4, 4)
+	m.Forward(x)
+	m.SetTrain(false)
+	m.Forward(x)
+	defer func() {
+		if r, _ := recover().(string); !strings.Contains(r, "sppf.m0: Backward after a Forward in evaluation mode") {
+			t.Fatalf("panic = %q, want one naming the layer and evaluation mode", r)
+		}
+	}()
+	m.Backward(tensor.New(1, 2, 4, 4))
 }
 
 func TestMaxPool2dTiesGoToFirst(t *testing.T) {
@@ -165,8 +187,16 @@ func BenchmarkMaxPool2dSPPF(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	x, dy := randTensor(r, 16, 128, 20, 20), randTensor(r, 16, 128, 20, 20)
 	m := NewMaxPool2d(e, "pool", 5)
-	for b.Loop() {
-		m.Forward(x)
-		m.Backward(dy)
-	}
+	b.Run("train", func(b *testing.B) {
+		for b.Loop() {
+			m.Forward(x)
+			m.Backward(dy)
+		}
+	})
+	m.SetTrain(false)
+	b.Run("eval", func(b *testing.B) {
+		for b.Loop() {
+			m.Forward(x)
+		}
+	})
 }

@@ -98,7 +98,8 @@ func (m *Model) init(r *rand.Rand) {
 }
 
 // SetTrain switches every BatchNorm between batch statistics (training)
-// and running statistics (evaluation). In evaluation mode the
+// and running statistics (evaluation), and SPPF's pools between
+// recording their winners for Backward or not. In evaluation mode the
 // convolutions keep their weights packed for the GEMMs from one Forward
 // to the next: after changing weights other than through Load, call
 // SetTrain(false) again.
@@ -106,6 +107,9 @@ func (m *Model) SetTrain(train bool) {
 	m.train = train
 	for _, c := range m.convs() {
 		c.SetTrain(train)
+	}
+	for _, p := range m.l9.pools {
+		p.SetTrain(train)
 	}
 	for i := range 3 {
 		m.head.box[i].out.SetFrozen(!train)
