@@ -14,6 +14,7 @@ type Add struct {
 	e      *Engine
 	a, b   *tensor.Tensor
 	y      *tensor.Tensor
+	out    *tensor.Tensor // y or ForwardInto's destination: the last output
 	fwdRun parallel.Func
 }
 
@@ -25,19 +26,24 @@ func NewAdd(e *Engine, name string) *Add {
 }
 
 // Forward returns a + b.
-func (l *Add) Forward(a, b *tensor.Tensor) *tensor.Tensor {
+func (l *Add) Forward(a, b *tensor.Tensor) *tensor.Tensor { return l.ForwardInto(a, b, l.y) }
+
+// ForwardInto is Forward with the sum written into y, resized to a's
+// shape if it differs, instead of the layer's own buffer; y may be a or
+// b.
+func (l *Add) ForwardInto(a, b, y *tensor.Tensor) *tensor.Tensor {
 	if !a.SameShape(b) {
 		panic(fmt.Sprintf("nn.Add %s: shape mismatch: %v vs %v", l.name, a.Shape, b.Shape))
 	}
-	l.a, l.b = a, b
-	fitLike(l.y, a)
+	l.a, l.b, l.out = a, b, y
+	fitLike(y, a)
 	l.e.Pool.For(len(a.Data), elemGrain, l.fwdRun)
 	l.a, l.b = nil, nil
-	return l.y
+	return y
 }
 
 func (l *Add) fwdPart(_, lo, hi int) {
-	y, a, b := l.y.Data[lo:hi], l.a.Data[lo:hi], l.b.Data[lo:hi]
+	y, a, b := l.out.Data[lo:hi], l.a.Data[lo:hi], l.b.Data[lo:hi]
 	b = b[:len(a)]
 	y = y[:len(a)]
 	for i, v := range a {
@@ -48,6 +54,9 @@ func (l *Add) fwdPart(_, lo, hi int) {
 // Backward returns the gradient for both inputs, which is dy itself: the
 // caller must not change it while either input's branch still needs it.
 func (l *Add) Backward(dy *tensor.Tensor) (da, db *tensor.Tensor) {
-	checkGradShape("nn.Add", l.name, dy, l.y)
+	if l.out == nil {
+		panic(fmt.Sprintf("nn.Add %s: Backward before Forward", l.name))
+	}
+	checkGradShape("nn.Add", l.name, dy, l.out)
 	return dy, dy
 }

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,6 +38,27 @@ func TestAddLarge(t *testing.T) {
 		if y.Data[i] != a.Data[i]+b.Data[i] {
 			t.Fatalf("y[%d] = %v, want %v", i, y.Data[i], a.Data[i]+b.Data[i])
 		}
+	}
+}
+
+// TestAddForwardInto: the sum lands in the given tensor, resized to the
+// inputs' shape, which may be one of the inputs.
+func TestAddForwardInto(t *testing.T) {
+	e := NewEngine(2)
+	defer e.Close()
+	r := rand.New(rand.NewPCG(4, 3))
+	a, b := randTensor(r, 2, 3, 17, 19), randTensor(r, 2, 3, 17, 19)
+	want := NewAdd(e, "ref").Forward(a, b).Clone()
+	add := NewAdd(e, "add")
+	y := tensor.New(0)
+	if got := add.ForwardInto(a, b, y); got != y || !got.SameShape(want) || !slices.Equal(got.Data, want.Data) {
+		t.Fatalf("ForwardInto: %v, want %v with the sum", got.Shape, want.Shape)
+	}
+	if got := add.ForwardInto(a, b, a); got != a || !slices.Equal(a.Data, want.Data) {
+		t.Fatal("ForwardInto its first input: not the sum")
+	}
+	if da, _ := add.Backward(want); da != want {
+		t.Fatal("Backward after ForwardInto: not the output gradient")
 	}
 }
 

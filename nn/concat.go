@@ -15,6 +15,7 @@ type Concat struct {
 	xs     []*tensor.Tensor // inputs of the last Forward
 	chans  []int            // their channel counts
 	y      *tensor.Tensor
+	slots  []*tensor.Tensor // views of y, see Slots
 	dxs    []*tensor.Tensor
 	dy     []float32
 	fwdRun parallel.Func
@@ -53,6 +54,34 @@ func (c *Concat) Forward(xs ...*tensor.Tensor) *tensor.Tensor {
 	fitNCHW(c.y, n, total, h, w)
 	c.e.Pool.For(n, 1, c.fwdRun)
 	return c.y
+}
+
+// Slots returns, for inputs of one image of h x w with the given channel
+// counts, views of the output Forward will join them into, one per
+// input in order: a layer that writes input i into slot i spares Forward
+// copying it (the views stay valid until the next Slots). An input may
+// be its own slot but must not overlap another. For several images,
+// whose parts of the output are not contiguous, Slots returns nil.
+func (c *Concat) Slots(n, h, w int, chans ...int) []*tensor.Tensor {
+	if n != 1 {
+		return nil
+	}
+	total := 0
+	for _, ch := range chans {
+		total += ch
+	}
+	fitNCHW(c.y, 1, total, h, w)
+	for len(c.slots) < len(chans) {
+		c.slots = append(c.slots, &tensor.Tensor{})
+	}
+	off := 0
+	for i, ch := range chans {
+		v, size := c.slots[i], ch*h*w
+		v.Shape = append(v.Shape[:0], 1, ch, h, w)
+		v.Data = c.y.Data[off : off+size : off+size]
+		off += size
+	}
+	return c.slots[:len(chans)]
 }
 
 func (c *Concat) fwdPart(_, lo, hi int) {
@@ -96,9 +125,12 @@ func joinImage(whole []float32, parts []*tensor.Tensor, chans []int, i, hw int) 
 	off := i * total * hw
 	for j, c := range chans {
 		size := c * hw
-		if parts[j] == nil {
+		switch {
+		case parts[j] == nil:
 			clear(whole[off : off+size])
-		} else {
+		case size > 0 && &whole[off] == &parts[j].Data[i*size]:
+			// Already in place: written into a slot (see Concat.Slots).
+		default:
 			copy(whole[off:off+size], parts[j].Data[i*size:(i+1)*size])
 		}
 		off += size

@@ -103,6 +103,39 @@ func TestConcatSplitValues(t *testing.T) {
 	}
 }
 
+// TestConcatSlots: inputs written into their slots are joined without a
+// copy (the output is the slots' memory), alongside inputs that are not,
+// and Backward splits as usual; several images get no slots.
+func TestConcatSlots(t *testing.T) {
+	e := NewEngine(2)
+	defer e.Close()
+	r := rand.New(rand.NewPCG(6, 4))
+	cat := NewConcat(e, "cat")
+	if s := cat.Slots(2, 3, 4, 1, 2); s != nil {
+		t.Fatalf("Slots for 2 images = %v, want nil", s)
+	}
+	a, b, c := randTensor(r, 1, 2, 3, 4), randTensor(r, 1, 1, 3, 4), randTensor(r, 1, 3, 3, 4)
+	want := NewConcat(e, "ref").Forward(a, b, c).Clone()
+	slots := cat.Slots(1, 3, 4, 2, 1, 3)
+	if len(slots) != 3 || fmt.Sprint(slots[0].Shape, slots[1].Shape, slots[2].Shape) != "[1 2 3 4] [1 1 3 4] [1 3 3 4]" {
+		t.Fatalf("slots %v", slots)
+	}
+	copy(slots[0].Data, a.Data)
+	copy(slots[2].Data, c.Data)
+	y := cat.Forward(slots[0], b, slots[2])
+	if !y.SameShape(want) || !slices.Equal(y.Data, want.Data) {
+		t.Fatalf("Forward from slots = %v, want %v", y.Data, want.Data)
+	}
+	if &y.Data[0] != &slots[0].Data[0] {
+		t.Error("the output is not the slots' memory")
+	}
+	dy := randTensor(r, 1, 6, 3, 4)
+	ds := cat.Backward(dy)
+	if !slices.Equal(ds[1].Data, dy.Data[2*12:3*12]) || !slices.Equal(ds[2].Data, dy.Data[3*12:]) {
+		t.Error("Backward after Forward from slots: wrong split")
+	}
+}
+
 func TestChunkSizes(t *testing.T) {
 	e := NewEngine(1)
 	defer e.Close()

@@ -831,6 +831,23 @@ func (b *ConvBNSiLU) Forward(x *tensor.Tensor) *tensor.Tensor {
 	return b.Conv.forward(x, b.BN.y, &b.act)
 }
 
+// ForwardInto is Forward with the output written into y, resized if its
+// shape differs, instead of the block's own buffer. In evaluation mode
+// the fused pass writes there directly; in training mode the output is
+// copied, as Backward needs the block's own.
+func (b *ConvBNSiLU) ForwardInto(x, y *tensor.Tensor) *tensor.Tensor {
+	b.fused = !b.BN.train
+	if !b.fused {
+		out := b.BN.Forward(b.Conv.Forward(x))
+		fitLike(y, out)
+		copy(y.Data, out.Data)
+		return y
+	}
+	b.BN.evalAffine()
+	b.act = epilogue{scale: b.BN.scale, shift: b.BN.shift, silu: true}
+	return b.Conv.forward(x, y, &b.act)
+}
+
 // Backward returns dL/dx and accumulates the gradients of all three
 // parameters.
 func (b *ConvBNSiLU) Backward(dy *tensor.Tensor) *tensor.Tensor {

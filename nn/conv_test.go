@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -242,6 +243,30 @@ func TestConvBNSiLUGradients(t *testing.T) {
 			},
 			backward: func(dy *tensor.Tensor) []*tensor.Tensor { return []*tensor.Tensor{b.Backward(dy)} },
 		})
+	}
+}
+
+// TestConvBNSiLUForwardInto: in both modes the output written into a
+// given tensor is Forward's, and Backward still works.
+func TestConvBNSiLUForwardInto(t *testing.T) {
+	e := NewEngine(2)
+	defer e.Close()
+	r := rand.New(rand.NewPCG(6, 7))
+	for _, train := range []bool{true, false} {
+		blk := NewConvBNSiLU(e, "blk", 4, 5, 3, 2)
+		blk.Init(r)
+		perturbBN(r, blk.BN)
+		blk.SetTrain(train)
+		x := randTensor(r, 1, 4, 33, 34)
+		want := blk.Forward(x).Clone()
+		y := tensor.New(0)
+		if got := blk.ForwardInto(x, y); got != y || !got.SameShape(want) || !slices.Equal(y.Data, want.Data) {
+			t.Fatalf("train=%v: ForwardInto differs from Forward", train)
+		}
+		dy := randTensor(r, want.Shape...)
+		if dx := blk.Backward(dy); !dx.SameShape(x) {
+			t.Fatalf("train=%v: Backward after ForwardInto: shape %v", train, dx.Shape)
+		}
 	}
 }
 

@@ -51,6 +51,15 @@ func (b *bottleneck) forward(x *tensor.Tensor) *tensor.Tensor {
 	return y
 }
 
+// forwardInto is forward with the output written into y.
+func (b *bottleneck) forwardInto(x, y *tensor.Tensor) *tensor.Tensor {
+	h := b.cv1.Forward(x)
+	if b.add != nil {
+		return b.add.ForwardInto(x, b.cv2.Forward(h), y)
+	}
+	return b.cv2.ForwardInto(h, y)
+}
+
 func (b *bottleneck) backward(dy *tensor.Tensor) *tensor.Tensor {
 	d := b.cv1.Backward(b.cv2.Backward(dy))
 	if b.add != nil {
@@ -72,6 +81,7 @@ type c2f struct {
 	cat      *nn.Concat
 	sums     []*nn.Add
 	outs     []*tensor.Tensor
+	chans    []int // channels of cv1's output and of each bottleneck's
 }
 
 func newC2f(e *nn.Engine, name string, c1, c2, n int, shortcut bool) *c2f {
@@ -83,19 +93,35 @@ func newC2f(e *nn.Engine, name string, c1, c2, n int, shortcut bool) *c2f {
 		split: nn.NewSplit(e, name+".split", c, c),
 		cat:   nn.NewConcat(e, name+".cat"),
 	}
+	b.chans = append(b.chans, 2*c)
 	for i := range n {
 		b.m = append(b.m, newBottleneck(e, fmt.Sprintf("%s.m.%d", name, i), c, shortcut))
 		b.sums = append(b.sums, nn.NewAdd(e, fmt.Sprintf("%s.sum.%d", name, i)))
+		b.chans = append(b.chans, c)
 	}
 	return b
 }
 
 func (b *c2f) forward(x *tensor.Tensor) *tensor.Tensor {
-	parts := b.split.Forward(b.cv1.Forward(x))
+	// A single image's parts are written straight into the concatenation
+	// (cv1's output is split into views of itself), which then copies
+	// nothing.
+	slots := b.cat.Slots(x.Shape[0], x.Shape[2], x.Shape[3], b.chans...)
+	var h *tensor.Tensor
+	if slots != nil {
+		h = b.cv1.ForwardInto(x, slots[0])
+	} else {
+		h = b.cv1.Forward(x)
+	}
+	parts := b.split.Forward(h)
 	b.outs = append(b.outs[:0], parts[0], parts[1])
 	cur := parts[1]
-	for _, m := range b.m {
-		cur = m.forward(cur)
+	for i, m := range b.m {
+		if slots != nil {
+			cur = m.forwardInto(cur, slots[i+1])
+		} else {
+			cur = m.forward(cur)
+		}
 		b.outs = append(b.outs, cur)
 	}
 	return b.cv2.Forward(b.cat.Forward(b.outs...))
