@@ -56,9 +56,10 @@ type Conv2d struct {
 
 	x     *tensor.Tensor // input of the last Forward, kept for Backward
 	y, dx *tensor.Tensor
-	col   []float32   // a band of one image's column matrix, in Forward
-	dcol  []float32   // Backward's column matrix (the engine's), then dL/dcol
-	cols  [][]float32 // a column-matrix band per worker, when images are dealt out
+	yLast *tensor.Tensor // the last output: y or ForwardInto's destination
+	col   []float32      // a band of one image's column matrix, in Forward
+	dcol  []float32      // Backward's column matrix (the engine's), then dL/dcol
+	cols  [][]float32    // a column-matrix band per worker, when images are dealt out
 	geom  tensor.ConvGeom
 	// The weights packed once per pass for the GEMMs of every image: W for
 	// Forward, W^T for the input gradient.
@@ -168,12 +169,16 @@ func (c *Conv2d) Params() []*Param {
 func (c *Conv2d) pointwise() bool { return c.K == 1 && c.Stride == 1 && c.Pad == 0 }
 
 // Forward convolves x [N, inC, H, W] into [N, outC, outH, outW].
-func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
+func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor { return c.ForwardInto(x, c.y) }
+
+// ForwardInto is Forward with the output written into y, resized if its
+// shape differs, instead of the layer's own buffer.
+func (c *Conv2d) ForwardInto(x, y *tensor.Tensor) *tensor.Tensor {
 	if c.Bias != nil {
 		c.bias.shift = c.Bias.Value.Data
-		return c.forward(x, c.y, &c.bias)
+		return c.forward(x, y, &c.bias)
 	}
-	return c.forward(x, c.y, nil)
+	return c.forward(x, y, nil)
 }
 
 // forward is Forward into y followed by act, when not nil, on the output.
@@ -186,7 +191,7 @@ func (c *Conv2d) forward(x, y *tensor.Tensor, act *epilogue) *tensor.Tensor {
 	if !g.Valid() {
 		panic(fmt.Sprintf("nn.Conv2d %s: input shape %v is smaller than the %dx%d kernel with padding %d", c.name, x.Shape, c.K, c.K, c.Pad))
 	}
-	c.x, c.geom, c.act = x, g, act
+	c.x, c.geom, c.act, c.yLast = x, g, act, y
 	oh, ow := g.OutH(), g.OutW()
 	fitNCHW(y, n, c.OutC, oh, ow)
 	rows, p := g.ColRows(), oh*ow
@@ -620,7 +625,7 @@ func (c *Conv2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	if c.x == nil {
 		panic(fmt.Sprintf("nn.Conv2d %s: Backward before Forward", c.name))
 	}
-	checkGradShape("nn.Conv2d", c.name, dy, c.y)
+	checkGradShape("nn.Conv2d", c.name, dy, c.yLast)
 	g := c.geom
 	n, p, rows := c.x.Shape[0], g.ColCols(), g.ColRows()
 	size := g.C * g.H * g.W

@@ -270,6 +270,25 @@ func TestConvBNSiLUForwardInto(t *testing.T) {
 	}
 }
 
+// TestConv2dForwardInto: the output written into a given tensor is
+// Forward's, and Backward checks the gradient against that output.
+func TestConv2dForwardInto(t *testing.T) {
+	e := NewEngine(2)
+	defer e.Close()
+	r := rand.New(rand.NewPCG(6, 8))
+	c := NewConv2d(e, "conv", 4, 5, 1, 1, 0, true)
+	c.Init(r)
+	x := randTensor(r, 1, 4, 6, 7)
+	want := c.Forward(x).Clone()
+	y := tensor.New(0)
+	if got := c.ForwardInto(x, y); got != y || !got.SameShape(want) || !slices.Equal(y.Data, want.Data) {
+		t.Fatal("ForwardInto differs from Forward")
+	}
+	if dx := c.Backward(randTensor(r, want.Shape...)); !dx.SameShape(x) {
+		t.Fatalf("Backward after ForwardInto: shape %v", dx.Shape)
+	}
+}
+
 // TestConvBNSiLUMatchesParts checks the fused block against Conv2d,
 // BatchNorm2d and SiLU run one after the other.
 func TestConvBNSiLUMatchesParts(t *testing.T) {

@@ -13,6 +13,7 @@ type Upsample struct {
 	name     string
 	e        *Engine
 	x, y, dx *tensor.Tensor
+	out      *tensor.Tensor // y or ForwardInto's destination: the last output
 	dy       []float32
 	fwdRun   parallel.Func
 	bwdRun   parallel.Func
@@ -26,22 +27,26 @@ func NewUpsample(e *Engine, name string) *Upsample {
 }
 
 // Forward maps [N, C, H, W] to [N, C, 2H, 2W].
-func (u *Upsample) Forward(x *tensor.Tensor) *tensor.Tensor {
+func (u *Upsample) Forward(x *tensor.Tensor) *tensor.Tensor { return u.ForwardInto(x, u.y) }
+
+// ForwardInto is Forward with the output written into y, resized if its
+// shape differs, instead of the layer's own buffer.
+func (u *Upsample) ForwardInto(x, y *tensor.Tensor) *tensor.Tensor {
 	n, c, h, w, err := x.NCHW()
 	if err != nil {
 		panic(fmt.Sprintf("nn.Upsample %s: input shape %v, want [N C H W]", u.name, x.Shape))
 	}
-	u.x = x
-	fitNCHW(u.y, n, c, 2*h, 2*w)
+	u.x, u.out = x, y
+	fitNCHW(y, n, c, 2*h, 2*w)
 	u.e.Pool.For(n*c, max(1, elemGrain/(4*h*w+1)), u.fwdRun)
-	return u.y
+	return y
 }
 
 func (u *Upsample) fwdPart(_, lo, hi int) {
 	h, w := u.x.Shape[2], u.x.Shape[3]
 	for pl := lo; pl < hi; pl++ {
 		x := u.x.Data[pl*h*w : (pl+1)*h*w]
-		y := u.y.Data[pl*4*h*w : (pl+1)*4*h*w]
+		y := u.out.Data[pl*4*h*w : (pl+1)*4*h*w]
 		for iy := 0; iy < h; iy++ {
 			row := y[2*iy*2*w : (2*iy+1)*2*w]
 			for ix, v := range x[iy*w : (iy+1)*w] {
@@ -57,7 +62,7 @@ func (u *Upsample) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	if u.x == nil {
 		panic(fmt.Sprintf("nn.Upsample %s: Backward before Forward", u.name))
 	}
-	checkGradShape("nn.Upsample", u.name, dy, u.y)
+	checkGradShape("nn.Upsample", u.name, dy, u.out)
 	fitLike(u.dx, u.x)
 	u.dy = dy.Data
 	n, c, h, w := u.x.Shape[0], u.x.Shape[1], u.x.Shape[2], u.x.Shape[3]

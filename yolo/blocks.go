@@ -102,7 +102,11 @@ func newC2f(e *nn.Engine, name string, c1, c2, n int, shortcut bool) *c2f {
 	return b
 }
 
-func (b *c2f) forward(x *tensor.Tensor) *tensor.Tensor {
+func (b *c2f) forward(x *tensor.Tensor) *tensor.Tensor { return b.forwardInto(x, nil) }
+
+// forwardInto is forward with the output written into y, or into the
+// block's own buffer when y is nil.
+func (b *c2f) forwardInto(x, y *tensor.Tensor) *tensor.Tensor {
 	// A single image's parts are written straight into the concatenation
 	// (cv1's output is split into views of itself), which then copies
 	// nothing.
@@ -124,7 +128,15 @@ func (b *c2f) forward(x *tensor.Tensor) *tensor.Tensor {
 		}
 		b.outs = append(b.outs, cur)
 	}
-	return b.cv2.Forward(b.cat.Forward(b.outs...))
+	return convInto(b.cv2, b.cat.Forward(b.outs...), y)
+}
+
+// convInto is c.ForwardInto(x, y), or c.Forward(x) when y is nil.
+func convInto(c *conv, x, y *tensor.Tensor) *tensor.Tensor {
+	if y == nil {
+		return c.Forward(x)
+	}
+	return c.ForwardInto(x, y)
 }
 
 func (b *c2f) backward(dy *tensor.Tensor) *tensor.Tensor {
@@ -175,12 +187,14 @@ func newSPPF(e *nn.Engine, name string, c1, c2 int) *sppf {
 	return b
 }
 
-func (b *sppf) forward(x *tensor.Tensor) *tensor.Tensor {
+// forward runs the block with the output written into y, or into the
+// block's own buffer when y is nil.
+func (b *sppf) forward(x, y *tensor.Tensor) *tensor.Tensor {
 	y0 := b.cv1.Forward(x)
 	y1 := b.pools[0].Forward(y0)
 	y2 := b.pools[1].Forward(y1)
 	y3 := b.pools[2].Forward(y2)
-	return b.cv2.Forward(b.cat.Forward(y0, y1, y2, y3))
+	return convInto(b.cv2, b.cat.Forward(y0, y1, y2, y3), y)
 }
 
 func (b *sppf) backward(dy *tensor.Tensor) *tensor.Tensor {
@@ -212,8 +226,14 @@ func newBranch(e *nn.Engine, name string, c1, c, cOut int) *branch {
 	}
 }
 
-func (br *branch) forward(x *tensor.Tensor) *tensor.Tensor {
-	return br.out.Forward(br.b.Forward(br.a.Forward(x)))
+// forward runs the tower with the output written into y, or into the
+// last convolution's own buffer when y is nil.
+func (br *branch) forward(x, y *tensor.Tensor) *tensor.Tensor {
+	h := br.b.Forward(br.a.Forward(x))
+	if y == nil {
+		return br.out.Forward(h)
+	}
+	return br.out.ForwardInto(h, y)
 }
 
 func (br *branch) backward(dy *tensor.Tensor) *tensor.Tensor {
@@ -262,7 +282,12 @@ func newDetect(e *nn.Engine, name string, nc int, ch [3]int) *detect {
 func (d *detect) forward(xs [3]*tensor.Tensor) [3]*tensor.Tensor {
 	var out [3]*tensor.Tensor
 	for i, x := range xs {
-		out[i] = d.cat[i].Forward(d.box[i].forward(x), d.cls[i].forward(x))
+		// A single image's towers write straight into the concatenation.
+		var box, cls *tensor.Tensor
+		if s := d.cat[i].Slots(x.Shape[0], x.Shape[2], x.Shape[3], 4*RegMax, d.nc); s != nil {
+			box, cls = s[0], s[1]
+		}
+		out[i] = d.cat[i].Forward(d.box[i].forward(x, box), d.cls[i].forward(x, cls))
 	}
 	return out
 }
