@@ -61,30 +61,44 @@ func NMS(pred *tensor.Tensor, b int, opt NMSOptions) []Detection {
 		keepClass = func(c int) bool { return set[c] }
 	}
 	var cand []Detection
-	for j := range a {
-		box := func() [4]float32 {
-			cx, cy, w, h := p[j], p[a+j], p[2*a+j], p[3*a+j]
-			return [4]float32{cx - w/2, cy - h/2, cx + w/2, cy + h/2}
-		}
-		if opt.MultiLabel {
+	box := func(j int) [4]float32 {
+		cx, cy, w, h := p[j], p[a+j], p[2*a+j], p[3*a+j]
+		return [4]float32{cx - w/2, cy - h/2, cx + w/2, cy + h/2}
+	}
+	if opt.MultiLabel {
+		for j := range a {
 			// In anchor order, then class order, as torch.where lists them.
 			for c := range nc {
 				if v := p[(4+c)*a+j]; v > opt.Conf && keepClass(c) {
-					cand = append(cand, Detection{Box: box(), Score: v, Class: c})
+					cand = append(cand, Detection{Box: box(j), Score: v, Class: c})
 				}
 			}
-			continue
 		}
-		best, cls := p[4*a+j], 0
-		for c := 1; c < nc; c++ {
-			if v := p[(4+c)*a+j]; v > best {
-				best, cls = v, c
+	} else {
+		// Each anchor's best class (the first of equal scores), found a
+		// block of anchors at a time so that each class's scores are read
+		// in order rather than 4+NC rows apart.
+		const blockSize = 256
+		var best [blockSize]float32
+		var cls [blockSize]int32
+		for j0 := 0; j0 < a; j0 += blockSize {
+			n := min(blockSize, a-j0)
+			copy(best[:n], p[4*a+j0:][:n])
+			clear(cls[:n])
+			for c := 1; c < nc; c++ {
+				row := p[(4+c)*a+j0:][:n]
+				for i, v := range row {
+					if v > best[i] {
+						best[i], cls[i] = v, int32(c)
+					}
+				}
+			}
+			for i := range n {
+				if best[i] > opt.Conf && keepClass(int(cls[i])) {
+					cand = append(cand, Detection{Box: box(j0 + i), Score: best[i], Class: int(cls[i])})
+				}
 			}
 		}
-		if !(best > opt.Conf) || !keepClass(cls) {
-			continue
-		}
-		cand = append(cand, Detection{Box: box(), Score: best, Class: cls})
 	}
 	sort.SliceStable(cand, func(i, j int) bool { return cand[i].Score > cand[j].Score })
 	if len(cand) > maxNMS {

@@ -1,7 +1,11 @@
 package yolo
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
 	"testing"
 
 	"github.com/yolops/yolops/tensor"
@@ -57,6 +61,52 @@ func TestNMS(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestNMSBestClass: over several blocks of anchors, with tied and NaN
+// scores, each anchor's candidate is its first best class, as a scan of
+// the anchor's scores in class order finds it.
+func TestNMSBestClass(t *testing.T) {
+	const nc, a = 5, 700
+	r := rand.New(rand.NewPCG(8, 1))
+	pred := tensor.New(1, 4+nc, a)
+	for j := range a {
+		pred.Data[j], pred.Data[a+j] = float32(j), 0 // boxes far apart
+		pred.Data[2*a+j], pred.Data[3*a+j] = 0.5, 0.5
+		for c := range nc {
+			v := float32(r.IntN(5)) / 4 // many ties
+			if r.IntN(30) == 0 {
+				v = float32(math.NaN())
+			}
+			pred.Data[(4+c)*a+j] = v
+		}
+	}
+	var want []Detection
+	for j := range a {
+		best, cls := pred.Data[4*a+j], 0
+		for c := 1; c < nc; c++ {
+			if v := pred.Data[(4+c)*a+j]; v > best {
+				best, cls = v, c
+			}
+		}
+		if best > 0.3 {
+			want = append(want, Detection{Box: [4]float32{float32(j) - 0.25, -0.25, float32(j) + 0.25, 0.25}, Score: best, Class: cls})
+		}
+	}
+	sort.SliceStable(want, func(i, j int) bool { return want[i].Score > want[j].Score })
+	got := NMS(pred, 0, NMSOptions{Conf: 0.3, IoU: 0.7, Agnostic: true})
+	if !slices.Equal(got, want) {
+		t.Fatalf("%d detections, want %d; first differing: %v", len(got), len(want), firstDiff(got, want))
+	}
+}
+
+func firstDiff(got, want []Detection) string {
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			return fmt.Sprintf("[%d] %v, want %v", i, got[i], want[i])
+		}
+	}
+	return "none in the common length"
 }
 
 func TestDecode(t *testing.T) {
