@@ -6,6 +6,7 @@ import (
 
 	"github.com/yolops/yolops/parallel"
 	"github.com/yolops/yolops/tensor"
+	"github.com/yolops/yolops/tensor/vmath"
 )
 
 // MaxPool2d is max pooling with a k x k window, stride 1 and padding k/2
@@ -18,8 +19,9 @@ import (
 // picks: the first maximum in row-major order, or the last NaN.
 //
 // In evaluation mode (SetTrain(false)) no winners are recorded, for
-// Backward has none to route, and each pass is a branch-free running
-// maximum: the same values, up to the sign of a zero.
+// Backward has none to route, and each pass is a running maximum over
+// shifted rows (vmath.MaxInto, vectorised): the same values, up to the
+// sign of a zero.
 type MaxPool2d struct {
 	K    int
 	name string
@@ -80,8 +82,8 @@ func (m *MaxPool2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 }
 
 // inferPart pools planes [lo, hi) on worker wk without recording
-// winners. Go's max returns NaN when either operand is, as the training
-// path lets a NaN win; it differs only in preferring +0 to -0.
+// winners, with vmath.MaxInto: a NaN wins as in the training path; of
+// two zeros either sign may.
 func (m *MaxPool2d) inferPart(wk, lo, hi int) {
 	h, w := m.x.Shape[2], m.x.Shape[3]
 	hw := h * w
@@ -92,31 +94,20 @@ func (m *MaxPool2d) inferPart(wk, lo, hi int) {
 		y := m.y.Data[pl*hw : (pl+1)*hw]
 		// Row pass: each output takes the maximum with the inputs d
 		// columns to its left and right, d = 1..r.
+		copy(rmax, x)
 		for iy := range h {
 			row, out := x[iy*w:(iy+1)*w], rmax[iy*w:(iy+1)*w]
-			copy(out, row)
 			for d := 1; d <= r && d < w; d++ {
-				left, right := out[d:], row[:w-d]
-				for i, v := range right {
-					left[i] = max(left[i], v)
-				}
-				left, right = out[:w-d], row[d:]
-				for i, v := range right {
-					left[i] = max(left[i], v)
-				}
+				vmath.MaxInto(out[d:], row[:w-d])
+				vmath.MaxInto(out[:w-d], row[d:])
 			}
 		}
-		// Column pass over the row maxima, a row at a time.
-		for oy := range h {
-			y0, y1 := max(oy-r, 0), min(oy+r+1, h)
-			yr := y[oy*w : (oy+1)*w]
-			copy(yr, rmax[y0*w:(y0+1)*w])
-			for iy := y0 + 1; iy < y1; iy++ {
-				mr := rmax[iy*w : (iy+1)*w]
-				for i, v := range mr[:len(yr)] {
-					yr[i] = max(yr[i], v)
-				}
-			}
+		// Column pass: the same with the rows d above and below, whole
+		// planes at a time (a shift by whole rows crosses no edge).
+		copy(y, rmax)
+		for d := 1; d <= r && d < h; d++ {
+			vmath.MaxInto(y[d*w:], rmax[:(h-d)*w])
+			vmath.MaxInto(y[:(h-d)*w], rmax[d*w:])
 		}
 	}
 }

@@ -187,6 +187,13 @@ func dfl16Go(dst, src []float32, stride int) {
 	}
 }
 
+func maxIntoGo(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = max(dst[i], v)
+	}
+}
+
 func deinterleaveGo(even, odd, src []float32) {
 	odd = odd[:len(src)/2]
 	even = even[:len(src)-len(odd)]

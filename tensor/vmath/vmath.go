@@ -114,6 +114,21 @@ func Deinterleave(even, odd, src []float32) {
 	deinterleaveGo(even[i:], odd[i:], src[2*i:])
 }
 
+// MaxInto sets dst[i] = max(dst[i], src[i]), NaN when either is (as
+// Go's max; of two zeros either sign may come out): the running maximum
+// of a max pooling. src must be as long as dst.
+func MaxInto(dst, src []float32) {
+	checkLen("MaxInto", len(src), len(dst))
+	if len(dst) == 0 {
+		return
+	}
+	if hasAVX512 {
+		maxIntoAVX512(&dst[0], &src[0], len(dst))
+		return
+	}
+	maxIntoGo(dst, src)
+}
+
 // Sigmoid sets y = 1/(1+exp(-x)).
 func Sigmoid(y, x []float32) {
 	checkLen("Sigmoid", len(x), len(y))

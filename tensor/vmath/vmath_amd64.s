@@ -486,3 +486,37 @@ deint_loop:
 deint_done:
 	VZEROUPPER
 	RET
+
+// func maxIntoAVX512(dst, src *float32, n int)
+// dst[i] = max(dst[i], src[i]), NaN when either is. VMAXPS gives its
+// second source when either is NaN, src here; a NaN in dst is put back.
+TEXT ·maxIntoAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	CMPQ CX, $16
+	JLT max_tail
+max_loop:
+	VMOVUPS (DI), Z0
+	VMAXPS (SI), Z0, Z2
+	VCMPPS $3, Z0, Z0, K2
+	VMOVAPS Z0, K2, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	CMPQ CX, $16
+	JGE max_loop
+max_tail:
+	TESTQ CX, CX
+	JEQ max_done
+	TAIL_MASK
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z1
+	VMAXPS Z1, Z0, Z2
+	VCMPPS $3, Z0, Z0, K2
+	VMOVAPS Z0, K2, Z2
+	VMOVUPS Z2, K1, (DI)
+max_done:
+	VZEROUPPER
+	RET

@@ -7,6 +7,7 @@ const hasAVX512 = false
 func siluAffineAVX512(y, s, x *float32, n int, scale, shift float32) { panic("unreachable") }
 func sigmoidAVX512(y, x *float32, n int)                             { panic("unreachable") }
 func dfl16AVX512(dst, src *float32, n, stride int)                   { panic("unreachable") }
+func maxIntoAVX512(dst, src *float32, n int)                         { panic("unreachable") }
 func evensAVX512(dst, src *float32, blocks int)                      { panic("unreachable") }
 func deinterleaveAVX512(even, odd, src *float32, blocks int)         { panic("unreachable") }
 func siluAffineNoSAVX512(y, x *float32, n int, scale, shift float32) { panic("unreachable") }

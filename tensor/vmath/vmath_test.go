@@ -284,6 +284,37 @@ func TestDFL16(t *testing.T) {
 	DFL16(make([]float32, 4), make([]float32, 15*4+3), 4)
 }
 
+func TestMaxInto(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 8))
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1))}
+	for _, n := range append(lengths, 0, 64) {
+		dst, src := make([]float32, n+1), make([]float32, n)
+		for i := range n {
+			dst[i], src[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+			if r.IntN(4) == 0 {
+				dst[i] = special[r.IntN(len(special))]
+			}
+			if r.IntN(4) == 0 {
+				src[i] = special[r.IntN(len(special))]
+			}
+		}
+		dst[n] = 7 // guard
+		want := make([]float32, n)
+		for i := range n {
+			want[i] = max(dst[i], src[i])
+		}
+		MaxInto(dst[:n], src)
+		for i := range n {
+			if g, w := dst[i], want[i]; g != w && !(g != g && w != w) {
+				t.Fatalf("n=%d: [%d] = %v, want %v", n, i, g, w)
+			}
+		}
+		if dst[n] != 7 {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
+	}
+}
+
 func TestDeinterleave(t *testing.T) {
 	for _, n := range append(lengths, 0, 63, 64, 65, 97, 320) {
 		src := make([]float32, n)
