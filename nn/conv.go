@@ -424,9 +424,9 @@ func (c *Conv2d) chunksPart(w, lo, hi int) {
 }
 
 // implicitMinW is the narrowest output an implicit convolution serves:
-// it computes padding columns and drops them, 2/(W+2) of extra
-// multiply-adds at stride 1 and 1/(W+1) at stride 2, against im2col's
-// copy of the input (9 or 2.25 times over). Measured on yolov8n's
+// it computes a padding column per row and drops it, 1/(W+1) of extra
+// multiply-adds, against im2col's copy of the input (9 or 2.25 times
+// over). Measured on yolov8n's
 // layers for one image at one thread, at 10x10 outputs implicit was as
 // fast for 64 and 128 input channels and 20-38% faster for 256 (whose
 // 2304-row column matrix spills out of L2); at stride 2 it was 8-25%
@@ -442,9 +442,10 @@ const implicitMinW = 8
 // the slab read at some offset, so the column matrix (nine times the
 // input at stride 1, 2.25 times at stride 2) is never written.
 //
-// At stride 1 each slab row is an input row padded to W+2: row (ch, ky,
-// kx) of the column matrix is ch's plane read from ky*(W+2)+kx, and the
-// GEMM computes W+2 outputs per row, the last two of which are dropped.
+// At stride 1 each slab row is an input row behind a zero, W+1 floats,
+// the zero also padding the row before on the right: row (ch, ky, kx) of
+// the column matrix is ch's plane read from ky*(W+1)+kx, and the GEMM
+// computes W+1 outputs per row, the last of which is dropped.
 //
 // At stride 2 the slab holds each channel as four phases, the input's
 // (even|odd rows) x (even|odd columns), each with a zero row and column
@@ -464,11 +465,11 @@ func (c *Conv2d) setupImplicit() {
 	g := c.geom
 	c.offs = c.offs[:0]
 	if c.Stride == 1 {
-		wp := g.W + 2
+		wp := g.W + 1
 		c.slabW = wp
 		c.slabBH = max(1, min(g.OutH(), forwardBand/(g.C*wp)-2))
-		// Two floats of slack: the last padding column of a band's last
-		// row reads two past its plane.
+		// Two floats past the rows: the zero right of the last row, and
+		// one that only the dropped column reads.
 		c.slabPlane = (c.slabBH+2)*wp + 2
 		for ch := range g.C {
 			for ky := range 3 {
@@ -523,25 +524,29 @@ func (c *Conv2d) implicitBand(gm *gemm.Gemm, slab, tmp, img, out []float32, b0, 
 }
 
 // fillSlab copies the input rows that stride-1 output rows [b0, b1) read
-// into slab, each padded with a zero on both sides.
+// into slab, each behind a zero, which is also the right padding of the
+// row before it: row r of the slab is [0, input row b0+r-1].
 func (c *Conv2d) fillSlab(slab, img []float32, b0, b1 int) {
 	g := c.geom
 	w, wp, hw := g.W, c.slabW, g.H*g.W
+	rows := b1 - b0 + 2
 	for ch := range g.C {
 		plane := slab[ch*c.slabPlane : (ch+1)*c.slabPlane]
 		src := img[ch*hw : (ch+1)*hw]
-		// Output rows [b0, b1) read input rows [b0-1, b1+1). What lies
-		// past them in the plane feeds only dropped columns.
-		for r := range b1 - b0 + 2 {
+		// Output rows [b0, b1) read input rows [b0-1, b1+1), and the last
+		// one's right padding. What lies past it in the plane feeds only
+		// dropped columns.
+		for r := range rows {
 			d := plane[r*wp : (r+1)*wp]
 			iy := b0 + r - 1
 			if iy < 0 || iy >= g.H {
 				clear(d)
 				continue
 			}
-			d[0], d[wp-1] = 0, 0
-			copy(d[1:wp-1], src[iy*w:(iy+1)*w])
+			d[0] = 0
+			copy(d[1:], src[iy*w:(iy+1)*w])
 		}
+		plane[rows*wp] = 0
 	}
 }
 

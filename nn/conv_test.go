@@ -85,7 +85,7 @@ func testConv2dForward(t *testing.T, threads int) {
 		// Implicit convolutions (3x3, stride 1, W >= implicitMinW): several K
 		// blocks and bands, partial tiles of M and N, odd batches.
 		convCase{2, 32, 13, 100, 64, 3, 1, 1, true}, convCase{1, 40, 70, 37, 32, 3, 1, 1, false},
-		convCase{5, 3, 12, 34, 47, 3, 1, 1, true},
+		convCase{5, 3, 12, 34, 47, 3, 1, 1, true}, convCase{1, 64, 8, 100, 40, 3, 1, 1, true}, // 3 bands, the last short
 		// The same at stride 2 (output width >= implicitMinW): odd and
 		// even sizes, two bands and two K blocks in the first.
 		convCase{2, 32, 13, 101, 65, 3, 2, 1, true}, convCase{1, 40, 70, 37, 32, 3, 2, 1, false},
