@@ -115,15 +115,19 @@ func (b *BatchNorm2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	return b.y
 }
 
-// evalAffine sets scale and shift from the running statistics, as an
-// evaluation-mode Forward applies them.
-func (b *BatchNorm2d) evalAffine() {
+// fold sets scale and shift to what Ultralytics' fuse_conv_and_bn folds
+// the running statistics into, in float32 and in its order of operations:
+// scale = γ/√(σ²+ε) multiplies the convolution's weights and shift =
+// β - γμ/√(σ²+ε) becomes its bias. Inference with folded weights then
+// rounds as Ultralytics' fused model does.
+func (b *BatchNorm2d) fold() {
 	for ch := range b.scale {
-		inv := 1 / math.Sqrt(float64(b.RunningVar.Data[ch])+float64(b.Eps))
-		scale := float64(b.Weight.Value.Data[ch]) * inv
-		b.mean[ch], b.inv[ch] = b.RunningMean.Data[ch], float32(inv)
-		b.scale[ch] = float32(scale)
-		b.shift[ch] = float32(float64(b.Bias.Value.Data[ch]) - float64(b.RunningMean.Data[ch])*scale)
+		den := float32(math.Sqrt(float64(b.RunningVar.Data[ch] + b.Eps)))
+		g := b.Weight.Value.Data[ch]
+		b.scale[ch] = g / den
+		// The conversion keeps the product rounded on its own, as
+		// PyTorch's mul, rather than fused into the division.
+		b.shift[ch] = b.Bias.Value.Data[ch] - float32(g*b.RunningMean.Data[ch])/den
 	}
 }
 

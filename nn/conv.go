@@ -67,6 +67,11 @@ type Conv2d struct {
 	// frozen (see SetFrozen) keeps w from one Forward to the next; packed
 	// says w holds the current weights.
 	frozen, packed bool
+	// fold, when set, multiplies row o of the weights by fold[o] in w: a
+	// batch norm folded in for inference (see ConvBNSiLU). packedFold says
+	// w was packed so.
+	fold       []float32
+	packedFold bool
 
 	// act, when set, is applied to each band of output as soon as its
 	// GEMM has written it (see Forward and ConvBNSiLU).
@@ -196,9 +201,9 @@ func (c *Conv2d) forward(x, y *tensor.Tensor, act *epilogue) *tensor.Tensor {
 	fitNCHW(y, n, c.OutC, oh, ow)
 	rows, p := g.ColRows(), oh*ow
 	c.plane = p
-	if !c.packed {
-		c.packA(&c.w, false, c.OutC, rows, c.Weight.Value.Data, rows)
-		c.packed = c.frozen
+	if !c.packed || c.packedFold != (c.fold != nil) {
+		c.packWeights(rows)
+		c.packed, c.packedFold = c.frozen, c.fold != nil
 	}
 	impl := c.implicit()
 	if impl {
@@ -685,6 +690,23 @@ func (c *Conv2d) sgemm(transA, transB bool, m, n, k int, a []float32, lda int, b
 	c.gemmStop(t)
 }
 
+// packWeights packs the weights, each row of rows values times its fold
+// factor when c.fold is set, into w for Forward's GEMMs.
+func (c *Conv2d) packWeights(rows int) {
+	w := c.Weight.Value.Data
+	if c.fold != nil {
+		c.e.foldW = fitFloats(c.e.foldW, len(w))
+		fw := c.e.foldW
+		for o, f := range c.fold {
+			for i, v := range w[o*rows : (o+1)*rows] {
+				fw[o*rows+i] = v * f
+			}
+		}
+		w = fw
+	}
+	c.packA(&c.w, false, c.OutC, rows, w, rows)
+}
+
 func (c *Conv2d) packA(dst *gemm.PackedA, transA bool, m, k int, a []float32, lda int) {
 	t := c.gemmStart()
 	c.e.Gemm.PackA(dst, transA, m, k, 1, a, lda)
@@ -788,8 +810,10 @@ func fitFloats(s []float32, n int) []float32 {
 // normalisation and the activation run as one pass over memory.
 //
 // In evaluation mode the three run fused: the normalisation (with its
-// running statistics) and SiLU are applied to each band of the
-// convolution's output as soon as it is computed (see epilogue).
+// running statistics) is folded into the convolution's weights and bias
+// as Ultralytics fuses them for inference, and the bias and SiLU are
+// applied to each band of the convolution's output as soon as it is
+// computed (see epilogue).
 type ConvBNSiLU struct {
 	Conv *Conv2d
 	BN   *BatchNorm2d
@@ -830,15 +854,28 @@ func (b *ConvBNSiLU) Params() []*Param {
 
 // Forward computes SiLU(BN(conv(x))).
 func (b *ConvBNSiLU) Forward(x *tensor.Tensor) *tensor.Tensor {
-	b.fused = !b.BN.train
-	if !b.fused {
+	if !b.startFused() {
 		return b.BN.Forward(b.Conv.Forward(x))
 	}
-	b.BN.evalAffine()
-	b.act = epilogue{scale: b.BN.scale, shift: b.BN.shift, silu: true}
 	// Into the batch norm's output, where the unfused pass puts it, so
 	// that a Backward redoing that pass rewrites the same values.
 	return b.Conv.forward(x, b.BN.y, &b.act)
+}
+
+// startFused sets up a Forward and reports whether it runs fused: in
+// evaluation mode the batch norm is folded into the convolution's
+// weights, as Ultralytics fuses Conv and BatchNorm for inference, leaving
+// the folded bias and SiLU to the epilogue.
+func (b *ConvBNSiLU) startFused() bool {
+	b.fused = !b.BN.train
+	if !b.fused {
+		b.Conv.fold = nil
+		return false
+	}
+	b.BN.fold()
+	b.Conv.fold = b.BN.scale
+	b.act = epilogue{shift: b.BN.shift, silu: true}
+	return true
 }
 
 // ForwardInto is Forward with the output written into y, resized if its
@@ -846,15 +883,12 @@ func (b *ConvBNSiLU) Forward(x *tensor.Tensor) *tensor.Tensor {
 // the fused pass writes there directly; in training mode the output is
 // copied, as Backward needs the block's own.
 func (b *ConvBNSiLU) ForwardInto(x, y *tensor.Tensor) *tensor.Tensor {
-	b.fused = !b.BN.train
-	if !b.fused {
+	if !b.startFused() {
 		out := b.BN.Forward(b.Conv.Forward(x))
 		fitLike(y, out)
 		copy(y.Data, out.Data)
 		return y
 	}
-	b.BN.evalAffine()
-	b.act = epilogue{scale: b.BN.scale, shift: b.BN.shift, silu: true}
 	return b.Conv.forward(x, y, &b.act)
 }
 
@@ -864,6 +898,7 @@ func (b *ConvBNSiLU) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	if b.fused {
 		// Gradients in evaluation mode are rare (frozen statistics): redo
 		// the pass unfused to get what Backward needs.
+		b.Conv.fold = nil
 		b.BN.Forward(b.Conv.Forward(b.Conv.x))
 		b.fused = false
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/yolops/yolops/tensor"
+	"github.com/yolops/yolops/tensor/vmath"
 )
 
 // naiveConv is the definition of a convolution, in float64.
@@ -286,6 +287,45 @@ func TestConv2dForwardInto(t *testing.T) {
 	}
 	if dx := c.Backward(randTensor(r, want.Shape...)); !dx.SameShape(x) {
 		t.Fatalf("Backward after ForwardInto: shape %v", dx.Shape)
+	}
+}
+
+// TestConvBNSiLUEvalFoldsBatchNorm: in evaluation mode the block computes
+// what Ultralytics' fused Conv computes, the convolution with weights
+// W*γ/√(σ²+ε) and bias β-γμ/√(σ²+ε) (float32, in fuse_conv_and_bn's
+// order) followed by SiLU, exactly; and a Backward in between, which
+// redoes the pass unfused, leaves the next Forward unchanged.
+func TestConvBNSiLUEvalFoldsBatchNorm(t *testing.T) {
+	e := NewEngine(2)
+	defer e.Close()
+	r := rand.New(rand.NewPCG(6, 9))
+	for _, k := range []int{1, 3} {
+		blk := NewConvBNSiLU(e, "blk", 6, 5, k, 1)
+		blk.Init(r)
+		perturbBN(r, blk.BN)
+		blk.SetTrain(false)
+		fused := NewConv2d(e, "fused", 6, 5, k, 1, k/2, true)
+		rows := 6 * k * k
+		bn := blk.BN
+		for o := range 5 {
+			den := float32(math.Sqrt(float64(bn.RunningVar.Data[o] + bn.Eps)))
+			g := bn.Weight.Value.Data[o]
+			for i := range rows {
+				fused.Weight.Value.Data[o*rows+i] = blk.Conv.Weight.Value.Data[o*rows+i] * (g / den)
+			}
+			fused.Bias.Value.Data[o] = bn.Bias.Value.Data[o] - float32(g*bn.RunningMean.Data[o])/den
+		}
+		x := randTensor(r, 2, 6, 21, 23)
+		want := fused.Forward(x).Clone()
+		vmath.SiLUAffineInfer(want.Data, want.Data, 1, 0)
+		got := blk.Forward(x).Clone()
+		if !slices.Equal(got.Data, want.Data) {
+			t.Fatalf("k=%d: evaluation output is not the fused convolution's", k)
+		}
+		blk.Backward(randTensor(r, got.Shape...))
+		if again := blk.Forward(x); !slices.Equal(again.Data, got.Data) {
+			t.Fatalf("k=%d: Forward after Backward differs", k)
+		}
 	}
 }
 

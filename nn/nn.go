@@ -41,6 +41,9 @@ type Engine struct {
 	// owning them would keep one of each per layer for the whole run.
 	bwdCol []float32
 	bnDx   *tensor.Tensor
+	// foldW holds a convolution's weights with a batch norm folded in,
+	// while Forward packs them (see Conv2d.fold).
+	foldW []float32
 }
 
 // NewEngine returns an engine with the given number of threads (<= 0: one
