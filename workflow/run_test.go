@@ -15,13 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/yolops/yolops/artifacts"
 	"github.com/yolops/yolops/assets"
 	"github.com/yolops/yolops/pipeline"
 	"github.com/yolops/yolops/tracking"
 	"github.com/yolops/yolops/tracking/client"
 	"github.com/yolops/yolops/tracking/rest"
-	"github.com/yolops/yolops/tracking/server"
+	"github.com/yolops/yolops/tracking/server/servertest"
 	"github.com/yolops/yolops/tracking/sqlstore"
 	"github.com/yolops/yolops/train"
 )
@@ -220,21 +219,8 @@ func TestParallelGrid(t *testing.T) {
 func TestHTTPTracking(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := sqlstore.Open(ctx, "sqlite:///"+filepath.Join(dir, "mlruns.db"), sqlstore.WithDefaultArtifactRoot(rest.ProxiedScheme+":/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	arts, err := artifacts.NewLocal(filepath.Join(dir, "mlartifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := server.New(server.Config{Store: st, Artifacts: arts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(h)
-	defer ts.Close()
+	ts := servertest.Start(t, nil, sqlstore.WithDefaultArtifactRoot(rest.ProxiedScheme+":/"))
+	st, arts := ts.Store, ts.Artifacts
 	c, err := client.Open(ctx, ts.URL)
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,14 +12,13 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/yolops/yolops/artifacts"
 	"github.com/yolops/yolops/datastore"
 	"github.com/yolops/yolops/imgproc"
 	"github.com/yolops/yolops/pipeline"
 	"github.com/yolops/yolops/tracking"
 	"github.com/yolops/yolops/tracking/client"
 	"github.com/yolops/yolops/tracking/rest"
-	"github.com/yolops/yolops/tracking/server"
+	"github.com/yolops/yolops/tracking/server/servertest"
 	"github.com/yolops/yolops/tracking/sqlstore"
 	"github.com/yolops/yolops/train"
 )
@@ -302,21 +300,8 @@ func TestGridWorkflow(t *testing.T) {
 func TestPipelineRunHTTP(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := sqlstore.Open(ctx, "sqlite:///"+filepath.Join(dir, "mlruns.db"), sqlstore.WithDefaultArtifactRoot(rest.ProxiedScheme+":/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	arts, err := artifacts.NewLocal(filepath.Join(dir, "mlartifacts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := server.New(server.Config{Store: st, Artifacts: arts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(h)
-	defer ts.Close()
+	ts := servertest.Start(t, nil, sqlstore.WithDefaultArtifactRoot(rest.ProxiedScheme+":/"))
+	st, arts := ts.Store, ts.Artifacts
 
 	stdout, stderr, err := execute(t, "pipeline", "run", "--tracking-uri", ts.URL, "--source", personDataset(t, 4),
 		"--model", "yolov8n.yaml", "--epochs", "1", "--imgsz", "64", "--batch", "4", "--seed", "3", "--threads", "2",

@@ -16,6 +16,7 @@ import (
 
 	"github.com/yolops/yolops/tracking"
 	"github.com/yolops/yolops/tracking/server"
+	"github.com/yolops/yolops/tracking/server/servertest"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -89,7 +90,7 @@ func backends(t *testing.T) map[string]*Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { emb.Close() })
-	ts, _, _ := testServer(t, nil)
+	ts := servertest.Start(t, nil)
 	remote, err := openEnv(context.Background(), ts.URL, env(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -320,7 +321,7 @@ func TestRESTAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts, _, _ := testServer(t, auth)
+	ts := servertest.Start(t, auth)
 	for _, tt := range []struct {
 		name string
 		vars map[string]string
@@ -376,7 +377,8 @@ func TestRESTRetries(t *testing.T) {
 // folder: what one writes, the other reads.
 func TestProxiedStore(t *testing.T) {
 	ctx := context.Background()
-	ts, _, local := testServer(t, nil)
+	ts := servertest.Start(t, nil)
+	local := ts.Artifacts
 	p := NewREST(ts.URL).Artifacts()
 	data := strings.Repeat("x", 1<<20)
 	if err := p.Put(ctx, "a/b/c.bin", strings.NewReader(data), int64(len(data))); err != nil {
