@@ -5,18 +5,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
-	"github.com/yolops/yolops/artifacts"
 	"github.com/yolops/yolops/pipeline"
 	"github.com/yolops/yolops/tracking"
 	"github.com/yolops/yolops/tracking/client"
-	"github.com/yolops/yolops/tracking/server"
+	"github.com/yolops/yolops/tracking/server/servertest"
 	"github.com/yolops/yolops/tracking/sqlstore"
 )
 
@@ -53,23 +51,7 @@ var storeKinds = []struct {
 	}},
 	{"rest", func(t *testing.T) tracking.TrackingStore {
 		// A tracking server over HTTP, as a UI or an MLflow client sees it.
-		dir := t.TempDir()
-		st, err := sqlstore.Open(context.Background(), "sqlite:///"+filepath.Join(dir, "mlruns.db"),
-			sqlstore.WithDefaultArtifactRoot("mlflow-artifacts:/"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		arts, err := artifacts.NewLocal(filepath.Join(dir, "mlartifacts"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv, err := server.New(server.Config{Store: st, Artifacts: arts})
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs := httptest.NewServer(srv)
-		t.Cleanup(hs.Close)
+		hs := servertest.Start(t, nil, sqlstore.WithDefaultArtifactRoot("mlflow-artifacts:/"))
 		c, err := client.Open(context.Background(), hs.URL)
 		if err != nil {
 			t.Fatal(err)
