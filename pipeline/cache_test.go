@@ -51,7 +51,7 @@ var storeKinds = []struct {
 	}},
 	{"rest", func(t *testing.T) tracking.TrackingStore {
 		// A tracking server over HTTP, as a UI or an MLflow client sees it.
-		hs := servertest.Start(t, nil, sqlstore.WithDefaultArtifactRoot("mlflow-artifacts:/"))
+		hs := servertest.Start(t, servertest.Options{Store: []sqlstore.Option{sqlstore.WithDefaultArtifactRoot("mlflow-artifacts:/")}})
 		c, err := client.Open(context.Background(), hs.URL)
 		if err != nil {
 			t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,11 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/yolops/yolops/artifacts"
 	"github.com/yolops/yolops/tracking"
 	"github.com/yolops/yolops/tracking/client"
-	"github.com/yolops/yolops/tracking/server"
-	"github.com/yolops/yolops/tracking/sqlstore"
+	"github.com/yolops/yolops/tracking/server/servertest"
 )
 
 // gridRun is one run of the synthetic grid: the user's sweep, imgsz x lr0
@@ -618,21 +615,9 @@ func TestPromoteErrors(t *testing.T) {
 func TestPromoteOverREST(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	st, err := sqlstore.Open(ctx, "sqlite:///"+filepath.Join(f.dir, "tracking", client.DefaultDB))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	arts, err := artifacts.NewLocal(filepath.Join(f.dir, "tracking", client.DefaultArtifacts))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := server.New(server.Config{Store: st, Artifacts: arts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	defer srv.Close()
+	// The fixture's local tracking folder, served.
+	srv := servertest.Start(t, servertest.Options{Dir: filepath.Join(f.dir, "tracking")})
+	st, arts := srv.Store, srv.Artifacts
 	c, err := client.Open(ctx, srv.URL)
 	if err != nil {
 		t.Fatal(err)

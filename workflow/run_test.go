@@ -219,7 +219,7 @@ func TestParallelGrid(t *testing.T) {
 func TestHTTPTracking(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	ts := servertest.Start(t, nil, sqlstore.WithDefaultArtifactRoot(rest.ProxiedScheme+":/"))
+	ts := servertest.Start(t, servertest.Options{Store: []sqlstore.Option{sqlstore.WithDefaultArtifactRoot(rest.ProxiedScheme + ":/")}})
 	st, arts := ts.Store, ts.Artifacts
 	c, err := client.Open(ctx, ts.URL)
 	if err != nil {

@@ -300,7 +300,7 @@ func TestGridWorkflow(t *testing.T) {
 func TestPipelineRunHTTP(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	ts := servertest.Start(t, nil, sqlstore.WithDefaultArtifactRoot(rest.ProxiedScheme+":/"))
+	ts := servertest.Start(t, servertest.Options{Store: []sqlstore.Option{sqlstore.WithDefaultArtifactRoot(rest.ProxiedScheme + ":/")}})
 	st, arts := ts.Store, ts.Artifacts
 
 	stdout, stderr, err := execute(t, "pipeline", "run", "--tracking-uri", ts.URL, "--source", personDataset(t, 4),

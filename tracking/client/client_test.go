@@ -90,7 +90,7 @@ func backends(t *testing.T) map[string]*Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { emb.Close() })
-	ts := servertest.Start(t, nil)
+	ts := servertest.Start(t, servertest.Options{})
 	remote, err := openEnv(context.Background(), ts.URL, env(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -321,7 +321,7 @@ func TestRESTAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := servertest.Start(t, auth)
+	ts := servertest.Start(t, servertest.Options{Configure: func(c *server.Config) { c.Auth = auth }})
 	for _, tt := range []struct {
 		name string
 		vars map[string]string
@@ -377,7 +377,7 @@ func TestRESTRetries(t *testing.T) {
 // folder: what one writes, the other reads.
 func TestProxiedStore(t *testing.T) {
 	ctx := context.Background()
-	ts := servertest.Start(t, nil)
+	ts := servertest.Start(t, servertest.Options{})
 	local := ts.Artifacts
 	p := NewREST(ts.URL).Artifacts()
 	data := strings.Repeat("x", 1<<20)

@@ -13,7 +13,7 @@ import (
 // back, error codes included.
 func TestConformanceREST(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) tracking.Store {
-		ts := servertest.Start(t, nil)
+		ts := servertest.Start(t, servertest.Options{})
 		c := NewREST(ts.URL)
 		t.Cleanup(func() { c.Close() })
 		return c

@@ -1,19 +1,16 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/yolops/yolops/artifacts"
 	"github.com/yolops/yolops/tracking/server"
+	"github.com/yolops/yolops/tracking/server/servertest"
 	"github.com/yolops/yolops/tracking/sqlstore"
 )
 
@@ -30,28 +27,8 @@ type env struct {
 
 func start(t *testing.T, configure func(*server.Config)) *env {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := sqlstore.Open(context.Background(), "sqlite:///"+filepath.Join(dir, "mlruns.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	artsDir := filepath.Join(dir, "mlartifacts")
-	arts, err := artifacts.NewLocal(artsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := server.Config{Store: st, Artifacts: arts}
-	if configure != nil {
-		configure(&cfg)
-	}
-	h, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(h)
-	t.Cleanup(ts.Close)
-	return &env{t: t, url: ts.URL, store: st, dir: dir, artsDir: artsDir, header: http.Header{}}
+	s := servertest.Start(t, servertest.Options{Configure: configure})
+	return &env{t: t, url: s.URL, store: s.Store, dir: s.Dir, artsDir: s.ArtifactsDir, header: http.Header{}}
 }
 
 // do sends a request; a non-empty body is sent as JSON.
