@@ -29,9 +29,12 @@ func NewAdd(e *Engine, name string) *Add {
 func (l *Add) Forward(a, b *tensor.Tensor) *tensor.Tensor { return l.ForwardInto(a, b, l.y) }
 
 // ForwardInto is Forward with the sum written into y, resized to a's
-// shape if it differs, instead of the layer's own buffer; y may be a or
-// b.
+// shape if it differs, instead of the layer's own buffer (nil: that
+// buffer); y may be a or b.
 func (l *Add) ForwardInto(a, b, y *tensor.Tensor) *tensor.Tensor {
+	if y == nil {
+		y = l.y
+	}
 	if !a.SameShape(b) {
 		panic(fmt.Sprintf("nn.Add %s: shape mismatch: %v vs %v", l.name, a.Shape, b.Shape))
 	}

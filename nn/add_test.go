@@ -54,6 +54,9 @@ func TestAddForwardInto(t *testing.T) {
 	if got := add.ForwardInto(a, b, y); got != y || !got.SameShape(want) || !slices.Equal(got.Data, want.Data) {
 		t.Fatalf("ForwardInto: %v, want %v with the sum", got.Shape, want.Shape)
 	}
+	if own := add.Forward(a, b); add.ForwardInto(a, b, nil) != own {
+		t.Fatal("ForwardInto(a, b, nil) is not into the layer's own buffer")
+	}
 	if got := add.ForwardInto(a, b, a); got != a || !slices.Equal(a.Data, want.Data) {
 		t.Fatal("ForwardInto its first input: not the sum")
 	}

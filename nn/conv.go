@@ -177,8 +177,11 @@ func (c *Conv2d) pointwise() bool { return c.K == 1 && c.Stride == 1 && c.Pad ==
 func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor { return c.ForwardInto(x, c.y) }
 
 // ForwardInto is Forward with the output written into y, resized if its
-// shape differs, instead of the layer's own buffer.
+// shape differs, instead of the layer's own buffer (nil: that buffer).
 func (c *Conv2d) ForwardInto(x, y *tensor.Tensor) *tensor.Tensor {
+	if y == nil {
+		y = c.y
+	}
 	if c.Bias != nil {
 		c.bias.shift = c.Bias.Value.Data
 		return c.forward(x, y, &c.bias)
@@ -856,42 +859,33 @@ func (b *ConvBNSiLU) Params() []*Param {
 }
 
 // Forward computes SiLU(BN(conv(x))).
-func (b *ConvBNSiLU) Forward(x *tensor.Tensor) *tensor.Tensor {
-	if !b.startFused() {
-		return b.BN.Forward(b.Conv.Forward(x))
-	}
-	// Into the batch norm's output, where the unfused pass puts it, so
-	// that a Backward redoing that pass rewrites the same values.
-	return b.Conv.forward(x, b.BN.y, &b.act)
-}
+func (b *ConvBNSiLU) Forward(x *tensor.Tensor) *tensor.Tensor { return b.ForwardInto(x, nil) }
 
-// startFused sets up a Forward and reports whether it runs fused: in
-// evaluation mode the batch norm is folded into the convolution's
-// weights, as Ultralytics fuses Conv and BatchNorm for inference, leaving
-// the folded bias and SiLU to the epilogue.
-func (b *ConvBNSiLU) startFused() bool {
+// ForwardInto is Forward with the output written into y, resized if its
+// shape differs, instead of the block's own buffer (nil: that buffer,
+// the batch norm's output). In evaluation mode the batch norm is folded
+// into the convolution's weights, as Ultralytics fuses Conv and
+// BatchNorm for inference, leaving the folded bias and SiLU to the
+// epilogue, and the fused pass writes into y directly; in training mode
+// the output is copied, as Backward needs the block's own.
+func (b *ConvBNSiLU) ForwardInto(x, y *tensor.Tensor) *tensor.Tensor {
+	if y == nil {
+		// The batch norm's output, where the unfused pass puts it, so that
+		// a Backward redoing that pass rewrites the same values.
+		y = b.BN.y
+	}
 	b.fused = !b.BN.train
 	if !b.fused {
 		b.Conv.fold = nil
-		return false
+		if out := b.BN.Forward(b.Conv.Forward(x)); out != y {
+			fitLike(y, out)
+			copy(y.Data, out.Data)
+		}
+		return y
 	}
 	b.BN.fold()
 	b.Conv.fold = b.BN.scale
 	b.act = epilogue{shift: b.BN.shift, silu: true}
-	return true
-}
-
-// ForwardInto is Forward with the output written into y, resized if its
-// shape differs, instead of the block's own buffer. In evaluation mode
-// the fused pass writes there directly; in training mode the output is
-// copied, as Backward needs the block's own.
-func (b *ConvBNSiLU) ForwardInto(x, y *tensor.Tensor) *tensor.Tensor {
-	if !b.startFused() {
-		out := b.BN.Forward(b.Conv.Forward(x))
-		fitLike(y, out)
-		copy(y.Data, out.Data)
-		return y
-	}
 	return b.Conv.forward(x, y, &b.act)
 }
 

@@ -264,6 +264,9 @@ func TestConvBNSiLUForwardInto(t *testing.T) {
 		if got := blk.ForwardInto(x, y); got != y || !got.SameShape(want) || !slices.Equal(y.Data, want.Data) {
 			t.Fatalf("train=%v: ForwardInto differs from Forward", train)
 		}
+		if own := blk.Forward(x); blk.ForwardInto(x, nil) != own || !slices.Equal(own.Data, want.Data) {
+			t.Fatalf("train=%v: ForwardInto(x, nil) is not Forward into the block's own buffer", train)
+		}
 		dy := randTensor(r, want.Shape...)
 		if dx := blk.Backward(dy); !dx.SameShape(x) {
 			t.Fatalf("train=%v: Backward after ForwardInto: shape %v", train, dx.Shape)
@@ -284,6 +287,9 @@ func TestConv2dForwardInto(t *testing.T) {
 	y := tensor.New(0)
 	if got := c.ForwardInto(x, y); got != y || !got.SameShape(want) || !slices.Equal(y.Data, want.Data) {
 		t.Fatal("ForwardInto differs from Forward")
+	}
+	if own := c.Forward(x); c.ForwardInto(x, nil) != own {
+		t.Fatal("ForwardInto(x, nil) is not into the layer's own buffer")
 	}
 	if dx := c.Backward(randTensor(r, want.Shape...)); !dx.SameShape(x) {
 		t.Fatalf("Backward after ForwardInto: shape %v", dx.Shape)

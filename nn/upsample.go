@@ -30,8 +30,11 @@ func NewUpsample(e *Engine, name string) *Upsample {
 func (u *Upsample) Forward(x *tensor.Tensor) *tensor.Tensor { return u.ForwardInto(x, u.y) }
 
 // ForwardInto is Forward with the output written into y, resized if its
-// shape differs, instead of the layer's own buffer.
+// shape differs, instead of the layer's own buffer (nil: that buffer).
 func (u *Upsample) ForwardInto(x, y *tensor.Tensor) *tensor.Tensor {
+	if y == nil {
+		y = u.y
+	}
 	n, c, h, w, err := x.NCHW()
 	if err != nil {
 		panic(fmt.Sprintf("nn.Upsample %s: input shape %v, want [N C H W]", u.name, x.Shape))

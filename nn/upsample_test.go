@@ -41,6 +41,9 @@ func TestUpsampleValues(t *testing.T) {
 	if got := fmt.Sprint(u.Backward(dy).Data); got != "[14 22 30 62 70 78]" {
 		t.Errorf("Upsample backward = %s, want [14 22 30 62 70 78]", got)
 	}
+	if u.ForwardInto(x, nil) != y {
+		t.Error("Upsample ForwardInto(x, nil) is not into the layer's own buffer")
+	}
 	into := tensor.New(0)
 	if y := u.ForwardInto(x, into); y != into || fmt.Sprint(y.Shape, y.Data) != want {
 		t.Errorf("Upsample ForwardInto = %v %v, want %s", y.Shape, y.Data, want)

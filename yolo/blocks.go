@@ -43,16 +43,9 @@ func newBottleneck(e *nn.Engine, name string, c int, shortcut bool) *bottleneck 
 	return b
 }
 
-func (b *bottleneck) forward(x *tensor.Tensor) *tensor.Tensor {
-	y := b.cv2.Forward(b.cv1.Forward(x))
-	if b.add != nil {
-		y = b.add.Forward(x, y)
-	}
-	return y
-}
-
-// forwardInto is forward with the output written into y.
-func (b *bottleneck) forwardInto(x, y *tensor.Tensor) *tensor.Tensor {
+// forward runs the block with the output written into y, or into its
+// own buffer when y is nil.
+func (b *bottleneck) forward(x, y *tensor.Tensor) *tensor.Tensor {
 	h := b.cv1.Forward(x)
 	if b.add != nil {
 		return b.add.ForwardInto(x, b.cv2.Forward(h), y)
@@ -102,41 +95,30 @@ func newC2f(e *nn.Engine, name string, c1, c2, n int, shortcut bool) *c2f {
 	return b
 }
 
-func (b *c2f) forward(x *tensor.Tensor) *tensor.Tensor { return b.forwardInto(x, nil) }
-
-// forwardInto is forward with the output written into y, or into the
-// block's own buffer when y is nil.
-func (b *c2f) forwardInto(x, y *tensor.Tensor) *tensor.Tensor {
+// forward runs the block with the output written into y, or into its
+// own buffer when y is nil.
+func (b *c2f) forward(x, y *tensor.Tensor) *tensor.Tensor {
 	// A single image's parts are written straight into the concatenation
 	// (cv1's output is split into views of itself), which then copies
 	// nothing.
 	slots := b.cat.Slots(x.Shape[0], x.Shape[2], x.Shape[3], b.chans...)
-	var h *tensor.Tensor
-	if slots != nil {
-		h = b.cv1.ForwardInto(x, slots[0])
-	} else {
-		h = b.cv1.Forward(x)
-	}
-	parts := b.split.Forward(h)
+	parts := b.split.Forward(b.cv1.ForwardInto(x, slot(slots, 0)))
 	b.outs = append(b.outs[:0], parts[0], parts[1])
 	cur := parts[1]
 	for i, m := range b.m {
-		if slots != nil {
-			cur = m.forwardInto(cur, slots[i+1])
-		} else {
-			cur = m.forward(cur)
-		}
+		cur = m.forward(cur, slot(slots, i+1))
 		b.outs = append(b.outs, cur)
 	}
-	return convInto(b.cv2, b.cat.Forward(b.outs...), y)
+	return b.cv2.ForwardInto(b.cat.Forward(b.outs...), y)
 }
 
-// convInto is c.ForwardInto(x, y), or c.Forward(x) when y is nil.
-func convInto(c *conv, x, y *tensor.Tensor) *tensor.Tensor {
-	if y == nil {
-		return c.Forward(x)
+// slot is slots[i], or nil (a layer's own buffer) when there are no
+// slots (see nn.Concat.Slots).
+func slot(slots []*tensor.Tensor, i int) *tensor.Tensor {
+	if slots == nil {
+		return nil
 	}
-	return c.ForwardInto(x, y)
+	return slots[i]
 }
 
 func (b *c2f) backward(dy *tensor.Tensor) *tensor.Tensor {
@@ -187,14 +169,14 @@ func newSPPF(e *nn.Engine, name string, c1, c2 int) *sppf {
 	return b
 }
 
-// forward runs the block with the output written into y, or into the
-// block's own buffer when y is nil.
+// forward runs the block with the output written into y, or into its
+// own buffer when y is nil.
 func (b *sppf) forward(x, y *tensor.Tensor) *tensor.Tensor {
 	y0 := b.cv1.Forward(x)
 	y1 := b.pools[0].Forward(y0)
 	y2 := b.pools[1].Forward(y1)
 	y3 := b.pools[2].Forward(y2)
-	return convInto(b.cv2, b.cat.Forward(y0, y1, y2, y3), y)
+	return b.cv2.ForwardInto(b.cat.Forward(y0, y1, y2, y3), y)
 }
 
 func (b *sppf) backward(dy *tensor.Tensor) *tensor.Tensor {
@@ -229,11 +211,7 @@ func newBranch(e *nn.Engine, name string, c1, c, cOut int) *branch {
 // forward runs the tower with the output written into y, or into the
 // last convolution's own buffer when y is nil.
 func (br *branch) forward(x, y *tensor.Tensor) *tensor.Tensor {
-	h := br.b.Forward(br.a.Forward(x))
-	if y == nil {
-		return br.out.Forward(h)
-	}
-	return br.out.ForwardInto(h, y)
+	return br.out.ForwardInto(br.b.Forward(br.a.Forward(x)), y)
 }
 
 func (br *branch) backward(dy *tensor.Tensor) *tensor.Tensor {
@@ -283,11 +261,8 @@ func (d *detect) forward(xs [3]*tensor.Tensor) [3]*tensor.Tensor {
 	var out [3]*tensor.Tensor
 	for i, x := range xs {
 		// A single image's towers write straight into the concatenation.
-		var box, cls *tensor.Tensor
-		if s := d.cat[i].Slots(x.Shape[0], x.Shape[2], x.Shape[3], 4*RegMax, d.nc); s != nil {
-			box, cls = s[0], s[1]
-		}
-		out[i] = d.cat[i].Forward(d.box[i].forward(x, box), d.cls[i].forward(x, cls))
+		s := d.cat[i].Slots(x.Shape[0], x.Shape[2], x.Shape[3], 4*RegMax, d.nc)
+		out[i] = d.cat[i].Forward(d.box[i].forward(x, slot(s, 0)), d.cls[i].forward(x, slot(s, 1)))
 	}
 	return out
 }

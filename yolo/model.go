@@ -204,27 +204,15 @@ func (m *Model) Forward(x *tensor.Tensor) [3]*tensor.Tensor {
 	s14 := m.l14.Slots(n, h/8, w/8, c12, c4)
 	s17 := m.l17.Slots(n, h/16, w/16, out(m.l16), c12)
 	s20 := m.l20.Slots(n, h/32, w/32, out(m.l19), c9)
-	slot := func(s []*tensor.Tensor, i int) *tensor.Tensor {
-		if s == nil {
-			return nil
-		}
-		return s[i]
-	}
-	upsample := func(u *nn.Upsample, x, y *tensor.Tensor) *tensor.Tensor {
-		if y == nil {
-			return u.Forward(x)
-		}
-		return u.ForwardInto(x, y)
-	}
 
 	x1 := m.l1.Forward(m.l0.Forward(x))
-	x4 := m.l4.forwardInto(m.l3.Forward(m.l2.forward(x1)), slot(s14, 1))
-	x6 := m.l6.forwardInto(m.l5.Forward(x4), slot(s11, 1))
-	x9 := m.l9.forward(m.l8.forward(m.l7.Forward(x6)), slot(s20, 1))
-	x12 := m.l12.forwardInto(m.l11.Forward(upsample(m.l10, x9, slot(s11, 0)), x6), slot(s17, 1))
-	x15 := m.l15.forward(m.l14.Forward(upsample(m.l13, x12, slot(s14, 0)), x4))
-	x18 := m.l18.forward(m.l17.Forward(convInto(m.l16, x15, slot(s17, 0)), x12))
-	x21 := m.l21.forward(m.l20.Forward(convInto(m.l19, x18, slot(s20, 0)), x9))
+	x4 := m.l4.forward(m.l3.Forward(m.l2.forward(x1, nil)), slot(s14, 1))
+	x6 := m.l6.forward(m.l5.Forward(x4), slot(s11, 1))
+	x9 := m.l9.forward(m.l8.forward(m.l7.Forward(x6), nil), slot(s20, 1))
+	x12 := m.l12.forward(m.l11.Forward(m.l10.ForwardInto(x9, slot(s11, 0)), x6), slot(s17, 1))
+	x15 := m.l15.forward(m.l14.Forward(m.l13.ForwardInto(x12, slot(s14, 0)), x4), nil)
+	x18 := m.l18.forward(m.l17.Forward(m.l16.ForwardInto(x15, slot(s17, 0)), x12), nil)
+	x21 := m.l21.forward(m.l20.Forward(m.l19.ForwardInto(x18, slot(s20, 0)), x9), nil)
 	return m.head.forward([3]*tensor.Tensor{x15, x18, x21})
 }
 
