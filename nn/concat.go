@@ -74,14 +74,21 @@ func (c *Concat) Slots(n, h, w int, chans ...int) []*tensor.Tensor {
 	for len(c.slots) < len(chans) {
 		c.slots = append(c.slots, &tensor.Tensor{})
 	}
+	channelViews(c.slots, c.y.Data, h, w, chans)
+	return c.slots[:len(chans)]
+}
+
+// channelViews points views[i] at the i-th run of chans[i] channels of
+// one h x w image held in data: [1, chans[i], h, w] tensors sharing its
+// memory, each capped at its own end.
+func channelViews(views []*tensor.Tensor, data []float32, h, w int, chans []int) {
 	off := 0
 	for i, ch := range chans {
-		v, size := c.slots[i], ch*h*w
+		v, size := views[i], ch*h*w
 		v.Shape = append(v.Shape[:0], 1, ch, h, w)
-		v.Data = c.y.Data[off : off+size : off+size]
+		v.Data = data[off : off+size : off+size]
 		off += size
 	}
-	return c.slots[:len(chans)]
 }
 
 func (c *Concat) fwdPart(_, lo, hi int) {
@@ -219,13 +226,7 @@ func (s *Split) Forward(x *tensor.Tensor) []*tensor.Tensor {
 	}
 	s.x = x
 	if n == 1 {
-		off := 0
-		for i, sz := range s.Sizes {
-			v := s.views[i]
-			v.Shape = append(v.Shape[:0], 1, sz, h, w)
-			v.Data = x.Data[off : off+sz*h*w : off+sz*h*w]
-			off += sz * h * w
-		}
+		channelViews(s.views, x.Data, h, w, s.Sizes)
 		s.out = s.views
 		return s.out
 	}
