@@ -239,20 +239,14 @@ func (c *Conv2d) forward(x, y *tensor.Tensor, act *epilogue) *tensor.Tensor {
 		return y
 	}
 	band := c.band()
-	switch {
-	case impl:
-		c.col = fitFloats(c.col, ch*c.slabPlane)
-		c.tmp = fitFloats(c.tmp, c.OutC*c.slabBH*c.slabW)
-	case !c.pointwise():
+	if !impl && !c.pointwise() {
 		c.col = fitFloats(c.col, rows*min(band, oh)*ow)
 	}
 	for i := range n {
 		img := x.Data[i*ch*h*w : (i+1)*ch*h*w]
 		out := y.Data[i*c.OutC*p : (i+1)*c.OutC*p]
 		if impl {
-			for b0 := 0; b0 < oh; b0 += c.slabBH {
-				c.implicitBand(c.e.Gemm, c.col, c.tmp, img, out, b0, min(b0+c.slabBH, oh))
-			}
+			c.implicitRows(c.e.Gemm, &c.col, &c.tmp, img, out, 0, oh)
 			continue
 		}
 		if c.pointwise() {
@@ -391,14 +385,9 @@ func (c *Conv2d) chunksPart(w, lo, hi int) {
 	band := c.band()
 	impl := c.implicit()
 	var col []float32
-	// Each worker owns cols[w] and tmps[w], grown only here; the slices
-	// of slices are sized before the For.
-	switch {
-	case impl:
-		c.cols[w] = fitFloats(c.cols[w], g.C*c.slabPlane)
-		c.tmps[w] = fitFloats(c.tmps[w], c.OutC*c.slabBH*c.slabW)
-		col = c.cols[w]
-	case !c.pointwise():
+	// Each worker owns cols[w] and tmps[w], grown only on its own; the
+	// slices of slices are sized before the For.
+	if !impl && !c.pointwise() {
 		c.cols[w] = fitFloats(c.cols[w], rows*min(band, oh)*ow)
 		col = c.cols[w]
 	}
@@ -408,9 +397,7 @@ func (c *Conv2d) chunksPart(w, lo, hi int) {
 		out := y.Data[i*c.OutC*p : (i+1)*c.OutC*p]
 		r0, r1 := k*oh/c.chunks, (k+1)*oh/c.chunks
 		if impl {
-			for b0 := r0; b0 < r1; b0 += c.slabBH {
-				c.implicitBand(gm, col, c.tmps[w], img, out, b0, min(b0+c.slabBH, r1))
-			}
+			c.implicitRows(gm, &c.cols[w], &c.tmps[w], img, out, r0, r1)
 			continue
 		}
 		if c.pointwise() {
@@ -506,6 +493,17 @@ func (c *Conv2d) setupImplicit() {
 				c.offs = append(c.offs, ch*c.slabPlane+ph*c.phase+off[ky]*wq+off[kx])
 			}
 		}
+	}
+}
+
+// implicitRows computes output rows [r0, r1) of image img into out with
+// gm, a band of c.slabBH rows at a time, through *slab and *tmp, grown
+// as the bands need.
+func (c *Conv2d) implicitRows(gm *gemm.Gemm, slab, tmp *[]float32, img, out []float32, r0, r1 int) {
+	*slab = fitFloats(*slab, c.geom.C*c.slabPlane)
+	*tmp = fitFloats(*tmp, c.OutC*c.slabBH*c.slabW)
+	for b0 := r0; b0 < r1; b0 += c.slabBH {
+		c.implicitBand(gm, *slab, *tmp, img, out, b0, min(b0+c.slabBH, r1))
 	}
 }
 
